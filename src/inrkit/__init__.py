@@ -1,0 +1,70 @@
+"""inrkit: implicit neural representations (neural fields) on PyTorch.
+
+>>> import inrkit
+>>> signal = inrkit.load_image("sample:camera", size=(256, 256))
+>>> preset = inrkit.get_preset("ngp")
+>>> field = inrkit.make_field(preset.field, signal)
+>>> result = inrkit.fit(field, signal, inrkit.FitConfig(steps=300), preset.optim)   # doctest: +SKIP
+"""
+__version__ = "0.1.0"
+
+from .checkpoint import load, load_meta, save_checkpoint
+from .encodings import (
+    BasicFourier,
+    Encoding,
+    EncodingConfig,
+    FFNPositional,
+    GaussianFourier,
+    HashGrid,
+    Identity,
+    NeRFPositional,
+    SphericalHarmonics,
+)
+from .errors import InrkitError
+from .fields import Field, FieldConfig
+from .grids import evaluate_grid, grid_coordinates
+from .metrics import psnr, ssim
+from .networks import MLP, NetworkConfig, SineLayer, Siren
+from .presets import PRESETS, OptimConfig, Preset, get_preset
+from .signals.image import SAMPLES, ImageSignal, load_image, render_image, save_image
+from .train import FitConfig, FitResult, fit, make_field
+
+__all__ = [
+    "__version__",
+    "BasicFourier",
+    "Encoding",
+    "EncodingConfig",
+    "FFNPositional",
+    "Field",
+    "FieldConfig",
+    "FitConfig",
+    "FitResult",
+    "GaussianFourier",
+    "HashGrid",
+    "Identity",
+    "ImageSignal",
+    "InrkitError",
+    "MLP",
+    "NeRFPositional",
+    "NetworkConfig",
+    "OptimConfig",
+    "PRESETS",
+    "Preset",
+    "SAMPLES",
+    "SineLayer",
+    "Siren",
+    "SphericalHarmonics",
+    "evaluate_grid",
+    "fit",
+    "get_preset",
+    "grid_coordinates",
+    "load",
+    "load_image",
+    "load_meta",
+    "make_field",
+    "psnr",
+    "render_image",
+    "save_checkpoint",
+    "save_image",
+    "ssim",
+]

@@ -1,0 +1,91 @@
+"""Checkpoints: ``field.safetensors`` (weights) + ``field.json`` (everything else).
+
+``field.json`` holds the field configuration, the signal's metadata (shape,
+value range, ...), the preset and the package version: enough to rebuild the
+field and query it anywhere without the training data. ``train_state.pt``
+(optimiser state, step, history) is only needed to resume training.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import InrkitError, atomic_path
+from .fields import Field, FieldConfig
+
+__all__ = ["save_checkpoint", "load", "load_meta", "write_json"]
+
+WEIGHTS, META, TRAIN_STATE = "field.safetensors", "field.json", "train_state.pt"
+
+
+def write_json(path: Path, obj) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
+
+
+def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict | None = None) -> None:
+    """Write weights, metadata and (optionally) the training state, each atomically."""
+    from . import __version__
+
+    out_dir = Path(out_dir)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in field.state_dict().items()}
+    with atomic_path(out_dir / WEIGHTS) as tmp:
+        save_file(tensors, str(tmp))
+    meta = {
+        "format": "inrkit-field",
+        "inrkit_version": __version__,
+        "in_dim": field.in_dim,
+        "out_dim": field.out_dim,
+        "params": field.n_params(),
+        "field": field.config.to_dict(),
+        **meta,
+    }
+    if train_state is not None:
+        with atomic_path(out_dir / TRAIN_STATE) as tmp:
+            torch.save(train_state, tmp)
+    write_json(out_dir / META, meta)
+
+
+def load_meta(path: str | Path) -> dict:
+    """The ``field.json`` of a checkpoint folder (or the file itself)."""
+    path = Path(path)
+    meta_path = path / META if path.is_dir() else path
+    if not meta_path.exists():
+        raise InrkitError(f"{str(path)!r} is not an inrkit checkpoint (no {META} there)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InrkitError(f"{str(meta_path)!r} is corrupt ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != "inrkit-field" or "field" not in meta:
+        raise InrkitError(f"{str(meta_path)!r} is not an inrkit field description")
+    return meta
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
+    """Rebuild a fitted field from a checkpoint folder; ``field.meta`` holds its metadata.
+
+    >>> field = inrkit.load("runs/camera")          # doctest: +SKIP
+    >>> field(torch.zeros(1, 2))                    # value at the image centre
+    >>> field.sample_grid((1024, 1024))             # (1024, 1024, C) numpy array
+    """
+    path = Path(path)
+    meta = load_meta(path)
+    try:
+        cfg = FieldConfig.from_dict(meta["field"])
+        field = cfg.build(meta["in_dim"], meta["out_dim"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise InrkitError(f"{str(path)!r} describes a field this version cannot build ({e})") from None
+    weights = path / WEIGHTS
+    if not weights.exists():
+        raise InrkitError(f"{str(path)!r} has no {WEIGHTS}")
+    try:
+        state = load_file(str(weights))
+        field.load_state_dict(state)
+    except (SafetensorError, RuntimeError, OSError) as e:
+        raise InrkitError(f"{str(weights)!r} is corrupt or does not match {META} ({str(e).splitlines()[0]})") from None
+    field.meta = meta
+    return field.to(device).eval()

@@ -1,0 +1,381 @@
+"""Coordinate encodings: ``x: (..., in_dim) -> (..., out_dim)``.
+
+Every encoding is an ``nn.Module`` built from plain arguments, with ``in_dim``
+and ``out_dim`` set in ``__init__``. Inputs are coordinates in ``[-1, 1]`` per
+axis (the signals convert pixel and voxel centres once, ``x = (i + 0.5) / n * 2 - 1``).
+
+The Fourier-features encodings (:class:`BasicFourier`, :class:`FFNPositional`,
+:class:`GaussianFourier`) reproduce Tancik et al. 2020, "Fourier Features Let
+Networks Learn High Frequency Functions in Low Dimensional Domains", whose
+inputs are ``v in [0, 1)``; they compute ``v = (x + 1) / 2`` so that their
+frequencies mean exactly what the paper's do (cycles across the signal).
+
+Fitting loops evaluate the same coordinates every step. ``prepare(x)`` returns
+whatever can be computed once for fixed coordinates (the features themselves
+for fixed encodings, the interpolation matrix for a hash grid) and
+``encode_prepared(state)`` finishes the job; ``forward(x)`` is both in one.
+A prepared state is a tensor, or a :class:`HashGridCache`.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = [
+    "Encoding",
+    "Identity",
+    "BasicFourier",
+    "NeRFPositional",
+    "FFNPositional",
+    "GaussianFourier",
+    "HashGrid",
+    "HashGridCache",
+    "SphericalHarmonics",
+]
+
+
+class Encoding(nn.Module):
+    """Base class: ``forward(x: (..., in_dim)) -> (..., out_dim)``."""
+
+    in_dim: int
+    out_dim: int
+
+    def prepare(self, x: torch.Tensor):
+        """Work that depends only on ``x: (N, in_dim)``; cached by fit loops."""
+        return self(x)
+
+    def encode_prepared(self, state) -> torch.Tensor:
+        """``(N, out_dim)`` features from a :meth:`prepare` result."""
+        return state
+
+
+class Identity(Encoding):
+    """No mapping: ``out_dim = in_dim``."""
+
+    def __init__(self, in_dim: int):
+        super().__init__()
+        self.in_dim = self.out_dim = in_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class _FourierBase(Encoding):
+    """``[cos(2π v Bᵀ), sin(2π v Bᵀ)]`` with ``v = (x + 1) / 2``; B a buffer ``(m, in_dim)``."""
+
+    def _init_b(self, b: torch.Tensor):
+        self.register_buffer("B", b.float())  # (m, in_dim)
+        self.in_dim = b.shape[1]
+        self.out_dim = 2 * b.shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        v = (x + 1) * 0.5  # the paper's [0, 1) coordinates
+        proj = (2 * math.pi) * (v @ self.B.T)  # (..., m)
+        return torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
+
+
+class BasicFourier(_FourierBase):
+    """Basic mapping ``[cos 2πv, sin 2πv]`` (B = I): ``out_dim = 2 * in_dim``."""
+
+    def __init__(self, in_dim: int):
+        super().__init__()
+        self._init_b(torch.eye(in_dim))
+
+
+class FFNPositional(_FourierBase):
+    """Fourier-features paper's positional encoding, per axis.
+
+    ``m // 2`` frequencies per axis, ``b_j = 2^linspace(0, scale, m // 2) - 1``,
+    along each axis separately (the paper's code). ``out_dim = 2 * in_dim * (m // 2)``
+    (512 for 2D inputs with the paper's ``m = 256``).
+    """
+
+    def __init__(self, in_dim: int, m: int = 256, scale: float = 6.0):
+        super().__init__()
+        if m < 2:
+            raise ValueError(f"m must be at least 2, got {m}")
+        freqs = 2.0 ** torch.linspace(0, scale, m // 2, dtype=torch.float64) - 1  # (m/2,)
+        eye = torch.eye(in_dim, dtype=torch.float64)
+        b = (freqs[None, :, None] * eye[:, None, :]).reshape(-1, in_dim)  # (in_dim * m/2, in_dim)
+        self._init_b(b)
+        self.m, self.scale = m, scale
+
+
+class GaussianFourier(_FourierBase):
+    """Gaussian Fourier features: ``B ~ N(0, σ²)`` of shape ``(m, in_dim)``, seeded.
+
+    ``out_dim = 2 * m``. ``σ`` is in cycles across the signal (the paper's units).
+    """
+
+    def __init__(self, in_dim: int, m: int = 256, sigma: float = 10.0, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self._init_b(torch.randn(m, in_dim, generator=g, dtype=torch.float64) * sigma)
+        self.m, self.sigma, self.seed = m, sigma, seed
+
+
+class NeRFPositional(Encoding):
+    """NeRF positional encoding on ``x in [-1, 1]``.
+
+    ``[x, sin(2^k π x), cos(2^k π x)]`` for ``k = 0 .. n_frequencies - 1``;
+    ``out_dim = in_dim * (2 * n_frequencies + include_input)``
+    (63 for 3D inputs with L = 10, as in NeRF).
+    """
+
+    def __init__(self, in_dim: int, n_frequencies: int = 10, include_input: bool = True):
+        super().__init__()
+        self.in_dim = in_dim
+        self.n_frequencies = n_frequencies
+        self.include_input = include_input
+        self.register_buffer("freqs", (2.0 ** torch.arange(n_frequencies)) * math.pi)
+        self.out_dim = in_dim * (2 * n_frequencies + int(include_input))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        proj = (x[..., :, None] * self.freqs).flatten(-2)  # (..., in_dim * L)
+        parts = [torch.sin(proj), torch.cos(proj)]
+        if self.include_input:
+            parts.insert(0, x)
+        return torch.cat(parts, dim=-1)
+
+
+# Instant-NGP's hash primes (Müller et al. 2022, eq. 4); the first is 1 for cache coherence.
+_PRIMES = (1, 2654435761, 805459861, 3674653429)
+
+
+@dataclass
+class HashGridCache:
+    """Interpolation of fixed coordinates as sparse matrices, for :class:`HashGrid`.
+
+    ``matrix: (N * L, table_rows)`` CSR with ``2^d`` weights a row, and its
+    transpose for the backward pass.
+    """
+
+    matrix: torch.Tensor
+    matrix_t: torch.Tensor
+
+
+class _SparseGather(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, table, matrix, matrix_t):
+        ctx.save_for_backward(matrix_t)
+        return matrix @ table
+
+    @staticmethod
+    def backward(ctx, grad):
+        (matrix_t,) = ctx.saved_tensors
+        return matrix_t @ grad.contiguous(), None, None
+
+
+class HashGrid(Encoding):
+    """Multiresolution hash encoding (Müller et al. 2022, Instant-NGP).
+
+    ``n_levels`` grids with resolutions ``N_l = floor(N_min * b^l)``,
+    ``b = exp((ln N_max - ln N_min) / (n_levels - 1))``. Each level stores
+    ``n_features`` values per vertex in a table of at most ``2^log2_hashmap_size``
+    rows: a level whose ``(N_l + 1)^d`` vertices fit is indexed densely,
+    larger levels with the paper's hash ``XOR_i(c_i * π_i) mod T``.
+    Features are ``d``-linearly interpolated from the ``2^d`` corners of the
+    cell holding ``v = (x + 1) / 2 * N_l``; all levels are looked up in one
+    gather. ``out_dim = n_levels * n_features``. Tables start at ``U(±1e-4)``.
+    Inputs outside ``[-1, 1]`` are clamped. ``in_dim`` is 1 to 4.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        n_levels: int = 16,
+        n_features: int = 2,
+        log2_hashmap_size: int = 19,
+        base_resolution: int = 16,
+        finest_resolution: int = 512,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if not 1 <= in_dim <= 4:
+            raise ValueError(f"HashGrid takes 1 to 4 input dimensions, got {in_dim}")
+        if n_levels < 1 or n_features < 1 or base_resolution < 1 or finest_resolution < base_resolution:
+            raise ValueError("HashGrid needs n_levels, n_features >= 1 and finest >= base resolution >= 1")
+        self.in_dim, self.n_levels, self.n_features = in_dim, n_levels, n_features
+        self.log2_hashmap_size = log2_hashmap_size
+        self.base_resolution, self.finest_resolution = base_resolution, finest_resolution
+        self.out_dim = n_levels * n_features
+        growth = math.exp((math.log(finest_resolution) - math.log(base_resolution)) / max(n_levels - 1, 1))
+        self.growth = growth
+        max_rows = 2**log2_hashmap_size
+        res, sizes, dense = [], [], []
+        for level in range(n_levels):
+            n = int(math.floor(base_resolution * growth**level + 1e-9))
+            res.append(n)
+            vertices = (n + 1) ** in_dim
+            dense.append(vertices <= max_rows)
+            sizes.append(min(vertices, max_rows))
+        offsets = [0]
+        for s in sizes:
+            offsets.append(offsets[-1] + s)
+        self.resolutions = res
+        self.register_buffer("_res", torch.tensor(res, dtype=torch.int64), persistent=False)
+        self.register_buffer("_sizes", torch.tensor(sizes, dtype=torch.int64), persistent=False)
+        self.register_buffer("_offsets", torch.tensor(offsets[:-1], dtype=torch.int64), persistent=False)
+        self.register_buffer("_dense", torch.tensor(dense), persistent=False)
+        # Dense strides (N+1)^i per level and axis: (L, d)
+        strides = torch.tensor([[(n + 1) ** i for i in range(in_dim)] for n in res], dtype=torch.int64)
+        self.register_buffer("_strides", strides, persistent=False)
+        self.register_buffer("_primes", torch.tensor(_PRIMES[:in_dim], dtype=torch.int64), persistent=False)
+        # Corner offsets of a cell: (2^d, d) in {0, 1}
+        corners = torch.tensor([[(c >> i) & 1 for i in range(in_dim)] for c in range(2**in_dim)], dtype=torch.int64)
+        self.register_buffer("_corners", corners, persistent=False)
+        g = torch.Generator().manual_seed(seed)
+        self.table = nn.Parameter(torch.rand(offsets[-1], n_features, generator=g) * 2e-4 - 1e-4)
+
+    def corner_indices(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Table rows and weights of the cell corners: ``(N, L, 2^d)`` each, for ``x: (N, d)``."""
+        u = ((x.clamp(-1, 1) + 1) * 0.5)[:, None, :] * self._res[None, :, None].to(x.dtype)  # (N, L, d)
+        cell = torch.minimum(u.floor().long(), self._res[None, :, None] - 1)  # (N, L, d), keeps u = N in the last cell
+        frac = u - cell.to(u.dtype)  # (N, L, d)
+        c = cell[:, :, None, :] + self._corners  # (N, L, 2^d, d)
+        dense_idx = (c * self._strides[None, :, None, :]).sum(-1)  # (N, L, 2^d)
+        hashed = c[..., 0] * self._primes[0]
+        for i in range(1, self.in_dim):
+            hashed = torch.bitwise_xor(hashed, c[..., i] * self._primes[i])
+        hashed = hashed % self._sizes[None, :, None]
+        idx = torch.where(self._dense[None, :, None], dense_idx, hashed) + self._offsets[None, :, None]
+        # Weights: prod over axes of frac (corner bit 1) or 1 - frac (bit 0): (N, L, 2^d)
+        bits = self._corners.to(x.dtype)  # (2^d, d)
+        w = (frac[:, :, None, :] * bits + (1 - frac[:, :, None, :]) * (1 - bits)).prod(-1)
+        return idx, w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead = x.shape[:-1]
+        x = x.reshape(-1, self.in_dim)  # (N, d)
+        idx, w = self.corner_indices(x)
+        feats = (self.table[idx] * w[..., None]).sum(-2)  # (N, L, F)
+        return feats.reshape(*lead, self.out_dim)
+
+    def prepare(self, x: torch.Tensor) -> HashGridCache:
+        """Interpolation matrix for fixed ``x: (N, d)``: steps then cost one sparse matmul each way."""
+        with torch.no_grad():
+            idx, w = self.corner_indices(x)
+            n_rows = idx.shape[0] * self.n_levels
+            return self._cache(idx, w, n_rows)
+
+    def _cache(self, idx, w, n_rows) -> HashGridCache:
+        rows = torch.arange(n_rows, device=idx.device).repeat_interleave(idx.shape[-1])
+        cols = idx.reshape(-1)
+        vals = w.reshape(-1).to(self.table.dtype)
+        shape = (n_rows, self.table.shape[0])
+        m = torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, shape, check_invariants=False)
+        mt = torch.sparse_coo_tensor(torch.stack([cols, rows]), vals, shape[::-1], check_invariants=False)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": we only use CSR @ dense
+            warnings.simplefilter("ignore", UserWarning)
+            return HashGridCache(m.coalesce().to_sparse_csr(), mt.coalesce().to_sparse_csr())
+
+    def encode_prepared(self, state: HashGridCache) -> torch.Tensor:
+        feats = _SparseGather.apply(self.table, state.matrix, state.matrix_t)  # (N * L, F)
+        return feats.reshape(-1, self.out_dim)  # (N, L * F)
+
+
+class SphericalHarmonics(Encoding):
+    """Real spherical harmonics of unit directions ``(..., 3)``, degrees ``0 .. degree - 1``.
+
+    ``out_dim = degree²`` (16 for degree 4, as Instant-NGP encodes view directions).
+    """
+
+    def __init__(self, in_dim: int = 3, degree: int = 4):
+        super().__init__()
+        if in_dim != 3 or not 1 <= degree <= 4:
+            raise ValueError("SphericalHarmonics takes 3D directions and degree 1 to 4")
+        self.in_dim, self.degree, self.out_dim = 3, degree, degree**2
+
+    def forward(self, d: torch.Tensor) -> torch.Tensor:
+        x, y, z = d.unbind(-1)
+        out = [torch.full_like(x, 0.28209479177387814)]
+        if self.degree > 1:
+            out += [-0.48860251190291987 * y, 0.48860251190291987 * z, -0.48860251190291987 * x]
+        if self.degree > 2:
+            xx, yy, zz = x * x, y * y, z * z
+            out += [
+                1.0925484305920792 * x * y,
+                -1.0925484305920792 * y * z,
+                0.94617469575755997 * zz - 0.31539156525251999,
+                -1.0925484305920792 * x * z,
+                0.54627421529603959 * (xx - yy),
+            ]
+        if self.degree > 3:
+            out += [
+                0.59004358992664352 * y * (-3 * xx + yy),
+                2.8906114426405538 * x * y * z,
+                0.45704579946446572 * y * (1 - 5 * zz),
+                0.3731763325901154 * z * (5 * zz - 3),
+                0.45704579946446572 * x * (1 - 5 * zz),
+                1.4453057213202769 * z * (xx - yy),
+                0.59004358992664352 * x * (-xx + 3 * yy),
+            ]
+        return torch.stack(out, dim=-1)
+
+
+@dataclass
+class EncodingConfig:
+    """Which encoding, with its arguments (unused ones are ignored)."""
+
+    kind: str = "identity"
+    """identity | basic | positional (NeRF) | ffn-positional | gaussian | hashgrid | sh."""
+    n_frequencies: int = 10
+    """positional: octaves L."""
+    include_input: bool = True
+    """positional: prepend the raw coordinate."""
+    m: int = 256
+    """ffn-positional and gaussian: mapping size (number of frequencies)."""
+    scale: float = 6.0
+    """ffn-positional: frequencies up to 2^scale - 1."""
+    sigma: float = 10.0
+    """gaussian: standard deviation of B, in cycles across the signal."""
+    n_levels: int = 16
+    """hashgrid: levels L."""
+    n_features: int = 2
+    """hashgrid: features per level F."""
+    log2_hashmap_size: int = 19
+    """hashgrid: at most 2^this rows per level (T)."""
+    base_resolution: int = 16
+    """hashgrid: coarsest resolution N_min."""
+    finest_resolution: int = 0
+    """hashgrid: finest resolution N_max; 0 takes the signal's largest side."""
+    degree: int = 4
+    """sh: number of degrees."""
+    seed: int = 0
+    """gaussian and hashgrid: seed of B or of the table initialisation."""
+
+    def build(self, in_dim: int) -> Encoding:
+        k = self.kind
+        if k == "identity":
+            return Identity(in_dim)
+        if k == "basic":
+            return BasicFourier(in_dim)
+        if k == "positional":
+            return NeRFPositional(in_dim, self.n_frequencies, self.include_input)
+        if k == "ffn-positional":
+            return FFNPositional(in_dim, self.m, self.scale)
+        if k == "gaussian":
+            return GaussianFourier(in_dim, self.m, self.sigma, self.seed)
+        if k == "hashgrid":
+            if self.finest_resolution <= 0:
+                raise ValueError("hashgrid needs finest_resolution > 0 (the signal sets it when 0)")
+            return HashGrid(
+                in_dim,
+                self.n_levels,
+                self.n_features,
+                self.log2_hashmap_size,
+                self.base_resolution,
+                self.finest_resolution,
+                self.seed,
+            )
+        if k == "sh":
+            return SphericalHarmonics(in_dim, self.degree)
+        raise ValueError(f"unknown encoding kind {k!r}; expected one of {', '.join(ENCODING_KINDS)}")
+
+
+ENCODING_KINDS = ("identity", "basic", "positional", "ffn-positional", "gaussian", "hashgrid", "sh")
+__all__ += ["EncodingConfig", "ENCODING_KINDS"]

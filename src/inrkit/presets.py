@@ -1,0 +1,109 @@
+"""Named, paper-faithful setups: a field configuration and its optimiser.
+
+``inrkit presets`` lists them with their one-line descriptions.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .encodings import EncodingConfig
+from .errors import InrkitError
+from .fields import FieldConfig
+from .networks import NetworkConfig
+
+__all__ = ["Preset", "OptimConfig", "PRESETS", "get_preset"]
+
+
+@dataclass
+class OptimConfig:
+    """Adam and its learning-rate schedule."""
+
+    lr: float = 1e-3
+    """Learning rate."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """Adam's betas."""
+    eps: float = 1e-8
+    """Adam's epsilon."""
+    schedule: str = "none"
+    """none | cosine | exponential (both decay to lr * final_lr_ratio at the last step)."""
+    final_lr_ratio: float = 0.1
+    """Learning rate at the last step, relative to lr, for the decaying schedules."""
+
+
+@dataclass
+class Preset:
+    name: str
+    description: str
+    field: FieldConfig
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+    def copy(self) -> "Preset":
+        return dataclasses.replace(
+            self, field=FieldConfig.from_dict(self.field.to_dict()), optim=dataclasses.replace(self.optim)
+        )
+
+
+def _ffn(encoding: EncodingConfig) -> FieldConfig:
+    # Fourier-features paper (Tancik et al. 2020, Sec. 6, supp. A): 4 layers of 256 ReLU, sigmoid output.
+    return FieldConfig(encoding, NetworkConfig("mlp", width=256, depth=4, activation="relu"), output="sigmoid")
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "relu",
+            "4x256 ReLU MLP on raw coordinates (no mapping), Adam 1e-3: the Fourier-features paper's baseline",
+            _ffn(EncodingConfig("identity")),
+        ),
+        Preset(
+            "ffn-basic",
+            "basic Fourier mapping [cos 2πv, sin 2πv] + 4x256 ReLU, Adam 1e-3 (Tancik et al. 2020)",
+            _ffn(EncodingConfig("basic")),
+        ),
+        Preset(
+            "ffn-pe",
+            "Fourier-features positional encoding, scale 6, m=256 + 4x256 ReLU, Adam 1e-3 (Tancik et al. 2020)",
+            _ffn(EncodingConfig("ffn-positional", m=256, scale=6.0)),
+        ),
+        Preset(
+            "ffn-gauss",
+            "Gaussian Fourier features σ=10, m=256 + 4x256 ReLU, Adam 1e-3 (Tancik et al. 2020)",
+            _ffn(EncodingConfig("gaussian", m=256, sigma=10.0)),
+        ),
+        Preset(
+            "nerf-pe",
+            "NeRF positional encoding, 10 octaves with the raw input + 4x256 ReLU, Adam 1e-3",
+            _ffn(EncodingConfig("positional", n_frequencies=10, include_input=True)),
+        ),
+        Preset(
+            "siren",
+            "SIREN: 4 sine layers of 256 (the paper's 3 hidden), ω0=30, linear output, Adam 1e-4 (Sitzmann et al. 2020)",
+            FieldConfig(
+                EncodingConfig("identity"),
+                NetworkConfig("siren", width=256, depth=4, first_omega=30.0, hidden_omega=30.0),
+            ),
+            OptimConfig(lr=1e-4),
+        ),
+        Preset(
+            "ngp",
+            "Instant-NGP hash grid (16 levels x 2 features, 2^19 rows, coarsest 16, finest = signal size) "
+            "+ 2x64 ReLU, Adam 1e-2 β=(0.9, 0.99) ε=1e-15",
+            FieldConfig(
+                EncodingConfig(
+                    "hashgrid", n_levels=16, n_features=2, log2_hashmap_size=19, base_resolution=16, finest_resolution=0
+                ),
+                NetworkConfig("mlp", width=64, depth=2, activation="relu"),
+            ),
+            OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15),
+        ),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    """A copy of the preset ``name`` (safe to modify)."""
+    if name not in PRESETS:
+        raise InrkitError(f"unknown preset {name!r}; `inrkit presets` lists: {', '.join(PRESETS)}")
+    return PRESETS[name].copy()

@@ -1,0 +1,224 @@
+"""Images as fields ``(x, y) -> values``.
+
+Pixel ``(row i, column j)`` of an ``H x W`` image sits at
+``x = (j + 0.5) / W * 2 - 1``, ``y = (i + 0.5) / H * 2 - 1`` (``y`` grows
+downwards, as rows do). Values are in ``[0, 1]``: 8-bit and 16-bit data are
+divided by 255 and 65535; channels are kept (grey 1, grey+alpha 2, RGB 3, RGBA 4).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import metrics
+from ..errors import InrkitError, atomic_path
+from ..grids import evaluate_grid, grid_coordinates
+
+__all__ = ["ImageSignal", "SAMPLES", "load_image", "save_image", "parse_size"]
+
+# scikit-image's bundled images (no download), by name: description.
+SAMPLES = {
+    "camera": "cameraman, 512x512 grey (the SIREN paper's image)",
+    "astronaut": "Eileen Collins, 512x512 RGB",
+    "coffee": "cup of coffee, 600x400 RGB",
+    "cat": "Chelsea the cat, 451x300 RGB",
+    "rocket": "rocket launch, 640x427 RGB",
+    "immunohistochemistry": "stained tissue, 512x512 RGB",
+    "hubble_deep_field": "Hubble deep field, 1000x872 RGB",
+    "colorwheel": "colour wheel, 371x370 RGB",
+    "logo": "scikit-image logo, 500x500 RGBA",
+    "brick": "brick wall texture, 512x512 grey",
+    "grass": "grass texture, 512x512 grey",
+    "gravel": "gravel texture, 512x512 grey",
+    "moon": "lunar surface, 512x512 grey",
+    "coins": "coins, 384x303 grey",
+    "clock": "clock, 400x300 grey",
+    "page": "scanned page of text, 384x191 grey",
+    "text": "text on a photo, 448x172 grey",
+    "checkerboard": "checkerboard, 200x200 grey",
+}
+_SAMPLE_FUNCS = {"cat": "chelsea"}
+_READABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``'WxH'`` -> ``(W, H)``, both positive."""
+    parts = text.lower().split("x")
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise InrkitError(f"size {text!r} is malformed; expected WIDTHxHEIGHT such as 256x256") from None
+    if w <= 0 or h <= 0:
+        raise InrkitError(f"size {text!r} must have a positive width and height")
+    return w, h
+
+
+def _to_unit(a: np.ndarray, what: str) -> tuple[np.ndarray, int]:
+    """Scale an image array to float32 in [0, 1]; return it with its bit depth."""
+    if a.dtype == bool:
+        return a.astype(np.float32), 1
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255, 8
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535, 16
+    if np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise InrkitError(f"{what} contains NaN or infinite values")
+        if a.min() < 0 or a.max() > 1:
+            raise InrkitError(f"{what} has float values outside [0, 1]; expected a normalised image")
+        return a.astype(np.float32), 32
+    raise InrkitError(f"{what} has unsupported pixel type {a.dtype}; expected 8 or 16-bit integers or floats")
+
+
+def _read_file(path: Path) -> np.ndarray:
+    import imageio.v3 as iio
+
+    if not path.exists():
+        raise InrkitError(f"image file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InrkitError(f"{str(path)!r} is a folder; expected an image file")
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            return tifffile.imread(path)
+        a = iio.imread(path, index=0) if path.suffix.lower() == ".gif" else iio.imread(path)
+    except Exception as e:  # corrupt or not an image: every reader raises its own type
+        raise InrkitError(f"could not read {str(path)!r} as an image ({type(e).__name__}: {e})") from None
+    return a
+
+
+def load_image(source: str, size: tuple[int, int] | None = None, train_stride: int = 1) -> "ImageSignal":
+    """Read ``source`` (a file path, or ``sample:NAME``), optionally resized to ``size = (W, H)``."""
+    if source.startswith("sample:"):
+        name = source.split(":", 1)[1]
+        if name not in SAMPLES:
+            raise InrkitError(f"unknown sample {name!r}; `inrkit samples` lists: {', '.join(SAMPLES)}")
+        import skimage.data
+
+        a = getattr(skimage.data, _SAMPLE_FUNCS.get(name, name))()
+    else:
+        a = _read_file(Path(source))
+    a = np.asarray(a)
+    if a.ndim == 2:
+        a = a[..., None]  # (H, W, 1)
+    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4) or min(a.shape[:2]) < 1:
+        raise InrkitError(f"{source!r} has shape {a.shape}; expected an image of HxW or HxWxC with C from 1 to 4")
+    image, bits = _to_unit(a, repr(source))
+    if size is not None:
+        from skimage.transform import resize
+
+        w, h = size
+        image = resize(image, (h, w), order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
+    return ImageSignal(image, name=source, train_stride=train_stride, bit_depth=bits)
+
+
+def save_image(path: str | Path, image: np.ndarray, bit_depth: int = 8) -> None:
+    """Write ``(H, W, C)`` values in [0, 1] (or uint8) as an image file, atomically."""
+    import imageio.v3 as iio
+
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        a = np.clip(a, 0, 1)
+        a = (a * 65535 + 0.5).astype(np.uint16) if bit_depth == 16 else (a * 255 + 0.5).astype(np.uint8)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            iio.imwrite(tmp, a, extension=path.suffix or ".png")
+    except OSError as e:
+        raise InrkitError(f"could not write {str(path)!r}: {e.strerror or e}") from None
+
+
+def to_uint8(y: torch.Tensor) -> np.ndarray:
+    """Field values in [0, 1] to ``uint8`` (rounded, clipped)."""
+    return (y.float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+
+
+class ImageSignal:
+    """An image with its training pixels (every ``train_stride``-th row and column).
+
+    ``image: (H, W, C)`` float32 in [0, 1].
+    """
+
+    kind = "image"
+    in_dim = 2
+
+    def __init__(self, image: np.ndarray, name: str = "", train_stride: int = 1, bit_depth: int = 8):
+        if train_stride < 1:
+            raise InrkitError(f"train stride must be at least 1, got {train_stride}")
+        self.image = np.asarray(image, np.float32)
+        self.height, self.width, self.channels = self.image.shape
+        if train_stride > 1 and (self.height < 2 * train_stride or self.width < 2 * train_stride):
+            raise InrkitError(f"the image ({self.width}x{self.height}) is too small for train stride {train_stride}")
+        self.name, self.train_stride, self.bit_depth = name, train_stride, bit_depth
+        self.out_dim = self.channels
+
+    @property
+    def resolution(self) -> int:
+        """Largest side: the finest detail a grid encoding needs to resolve."""
+        return max(self.height, self.width)
+
+    def train_mask(self) -> np.ndarray:
+        """``(H, W)`` bool: pixels used for training."""
+        s = self.train_stride
+        m = np.zeros((self.height, self.width), bool)
+        m[::s, ::s] = True
+        return m
+
+    def train_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training coordinates ``(N, 2)`` and values ``(N, C)``."""
+        s = self.train_stride
+        coords = grid_coordinates((self.height, self.width))[::s, ::s].reshape(-1, 2)  # (N, 2)
+        values = torch.from_numpy(np.ascontiguousarray(self.image[::s, ::s])).reshape(-1, self.channels)  # (N, C)
+        return coords, values
+
+    def metadata(self) -> dict:
+        return {
+            "kind": self.kind,
+            "source": self.name,
+            "shape": [self.height, self.width, self.channels],
+            "value_range": [0.0, 1.0],
+            "bit_depth": self.bit_depth,
+            "train_stride": self.train_stride,
+        }
+
+    def predict(self, fn: Callable[[torch.Tensor], torch.Tensor], device=None) -> np.ndarray:
+        """Field values at every pixel: ``(H, W, C)`` float32 clipped to [0, 1]."""
+        out = evaluate_grid(fn, (self.height, self.width), self.channels, device=device)
+        return np.clip(out, 0, 1)
+
+    def evaluate(self, pred: np.ndarray, full: bool = True) -> dict:
+        """Metrics of a prediction ``(H, W, C)``: PSNR, and with ``full`` SSIM and PSNR on unseen pixels."""
+        out = {"psnr": metrics.psnr(pred, self.image)}
+        if full:
+            out["ssim"] = metrics.ssim(pred, self.image)
+            if self.train_stride > 1:
+                unseen = ~self.train_mask()[..., None]
+                out["psnr_unseen"] = metrics.psnr(pred, self.image, mask=unseen)
+        return out
+
+    def save(self, path: str | Path, pred: np.ndarray) -> None:
+        save_image(path, pred, 16 if self.bit_depth == 16 else 8)
+
+
+def render_image(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    size: tuple[int, int],
+    channels: int,
+    region: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    chunk_size: int = 1 << 16,
+    device=None,
+) -> np.ndarray:
+    """Sample a field on a ``size = (W, H)`` pixel grid over ``region = ((x0, y0), (x1, y1))``: ``uint8 (H, W, C)``.
+
+    Goes through the chunked evaluator, so memory is the output plus one chunk.
+    """
+    w, h = size
+    return evaluate_grid(
+        fn, (h, w), channels, region=region, chunk_size=chunk_size, device=device, convert=to_uint8, out_dtype=np.uint8
+    )

@@ -1,0 +1,283 @@
+"""The fit loop: one explicit loop, top to bottom.
+
+Sample coordinates, compare the field to the observations, step Adam; evaluate
+every ``eval_every`` steps, checkpoint every ``checkpoint_every`` steps, stop at
+``steps`` or when the training time reaches ``time_budget``.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .checkpoint import TRAIN_STATE, save_checkpoint, write_json
+from .errors import InrkitError, atomic_path
+from .fields import OUTPUTS, Field, FieldConfig
+from .presets import OptimConfig
+
+__all__ = ["FitConfig", "FitResult", "fit", "make_field", "pick_device"]
+
+
+@dataclass
+class FitConfig:
+    """How long and how to train."""
+
+    steps: int = 2000
+    """Stop after this many optimiser steps (also the schedule's horizon)."""
+    time_budget: float = 0.0
+    """Also stop once training has taken this many seconds (0: no budget). Evaluation is not counted."""
+    batch_size: int = 1 << 18
+    """Coordinates per step; all of them (full batch) when the signal has no more."""
+    eval_every: int = 100
+    """Evaluate on the full signal every this many steps (and at the end)."""
+    checkpoint_every: int = 500
+    """Write a resumable checkpoint every this many steps (0: only at the end)."""
+    seed: int = 0
+    """Seed of every random choice: initialisation, features, batches."""
+    device: str = "auto"
+    """auto (CUDA when present), cpu or cuda."""
+    compile: str = "auto"
+    """torch.compile the network for training: auto (for networks of width >= 128 over >= 200 steps,
+    when a C++ compiler or CUDA is there), on or off. Evaluation always uses the plain network."""
+    cache_mb: int = 1024
+    """Largest cached encoding of the training coordinates, in MiB."""
+    progress: bool = True
+    """Show a progress bar."""
+
+
+@dataclass
+class FitResult:
+    field: Field
+    history: list[dict]
+    metrics: dict
+    prediction: object = None
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InrkitError("device 'cuda' was asked for but PyTorch sees no CUDA GPU")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise InrkitError(f"unknown device {name!r}; expected auto, cpu or cuda")
+    return torch.device(name)
+
+
+def make_field(cfg: FieldConfig, signal, seed: int = 0) -> Field:
+    """Build ``cfg`` for ``signal``: a hash grid with ``finest_resolution=0`` takes the signal's size."""
+    cfg = FieldConfig.from_dict(cfg.to_dict())
+    if cfg.encoding.kind == "hashgrid" and cfg.encoding.finest_resolution <= 0:
+        cfg.encoding.finest_resolution = max(int(signal.resolution), cfg.encoding.base_resolution)
+    torch.manual_seed(seed)
+    return cfg.build(signal.in_dim, signal.out_dim)
+
+
+def _lr_lambda(optim: OptimConfig, steps: int):
+    r = optim.final_lr_ratio
+    if optim.schedule == "none":
+        return lambda t: 1.0
+    if optim.schedule == "cosine":
+        return lambda t: r + (1 - r) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps))
+    if optim.schedule == "exponential":
+        return lambda t: r ** (min(t, steps) / steps)
+    raise InrkitError(f"unknown schedule {optim.schedule!r}; expected none, cosine or exponential")
+
+
+def fit(
+    field: Field,
+    signal,
+    cfg: FitConfig = FitConfig(),
+    optim: OptimConfig = OptimConfig(),
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    meta: dict | None = None,
+) -> FitResult:
+    """Fit ``field`` to ``signal``; with ``out_dir``, write checkpoint, metrics, history and reconstruction there."""
+    if cfg.steps < 1:
+        raise InrkitError(f"steps must be positive, got {cfg.steps}")
+    if cfg.time_budget < 0 or not math.isfinite(cfg.time_budget):
+        raise InrkitError(f"time budget must be a non-negative number of seconds, got {cfg.time_budget}")
+    if cfg.eval_every < 1 or cfg.batch_size < 1:
+        raise InrkitError("eval_every and batch_size must be positive")
+    device = pick_device(cfg.device)
+    out_dir = Path(out_dir) if out_dir is not None else None
+    field = field.to(device)
+    coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
+    n = coords.shape[0]
+    opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(optim, cfg.steps))
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    step, seconds, history = 0, 0.0, []
+    if resume:
+        state = torch.load(out_dir / TRAIN_STATE, map_location=device, weights_only=True)
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
+        step, seconds, history = state["step"], state["seconds"], state["history"]
+
+    # What can be computed once for fixed coordinates is computed once.
+    full_batch = n <= cfg.batch_size
+    enc = field.encoding
+    fixed_encoding = not any(p.requires_grad for p in enc.parameters())
+    prepared = cached_features = None
+    if full_batch:
+        prepared = field.prepare(coords)
+    elif fixed_encoding and n * enc.out_dim * 4 <= cfg.cache_mb * 2**20:
+        with torch.no_grad():
+            cached_features = torch.cat([enc(c) for c in coords.split(1 << 16)])  # (N, enc.out_dim)
+
+    train_net = _maybe_compile(field.network, cfg, device)
+
+    def from_features(h):
+        return OUTPUTS[field.output](train_net(h))
+
+    run_meta = dict(meta or {})
+    run_meta.update(signal=signal.metadata(), fit=dataclasses.asdict(cfg), optim=dataclasses.asdict(optim))
+
+    def evaluate(full: bool):
+        field.eval()
+        pred = signal.predict(field, device=device)
+        field.train()
+        return pred, signal.evaluate(pred, full=full)
+
+    def checkpoint():
+        train_state = {
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "generator": gen.get_state(),
+            "step": step,
+            "seconds": seconds,
+            "history": history,
+        }
+        save_checkpoint(out_dir, field, {**run_meta, "step": step}, train_state)
+
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_path(out_dir / ".write-test"):
+                pass
+        except OSError as e:
+            raise InrkitError(f"cannot write to output folder {str(out_dir)!r}: {e.strerror or e}") from None
+
+    progress = _Progress(cfg.steps, enabled=cfg.progress, start=step)
+    field.train()
+    last_psnr = history[-1]["psnr"] if history else float("nan")
+    try:
+        while step < cfg.steps and not (cfg.time_budget and seconds >= cfg.time_budget):
+            t0 = time.perf_counter()
+            try:
+                if full_batch:
+                    pred, target = from_features(enc.encode_prepared(prepared)), values
+                else:
+                    idx = torch.randint(n, (cfg.batch_size,), device=device, generator=gen)  # (B,)
+                    h = cached_features[idx] if cached_features is not None else enc(coords[idx])
+                    pred, target = from_features(h), values[idx]
+                loss = torch.nn.functional.mse_loss(pred, target)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+            except Exception as e:  # a compiled network that cannot run here: fall back, once
+                if train_net is field.network:
+                    raise
+                warnings.warn(f"torch.compile failed ({type(e).__name__}: {e}); training continues without it")
+                train_net = field.network
+                continue
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                kept = f"; the last good checkpoint (step {_saved_step(out_dir)}) is kept in {out_dir}" if out_dir else ""
+                raise InrkitError(
+                    f"the loss became {loss_value} at step {step + 1}: training diverged, "
+                    f"try a lower learning rate (--lr){kept}"
+                )
+            opt.step()
+            sched.step()
+            step += 1
+            seconds += time.perf_counter() - t0
+            done = step >= cfg.steps or (cfg.time_budget and seconds >= cfg.time_budget)
+            if step % cfg.eval_every == 0 or done:
+                _, m = evaluate(full=False)
+                last_psnr = m["psnr"]
+                history.append({"step": step, "seconds": round(seconds, 4), "psnr": m["psnr"], "loss": loss_value})
+            if out_dir is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not done:
+                checkpoint()
+            progress.update(step, last_psnr, loss_value, seconds)
+    finally:
+        progress.close()
+
+    pred, final = evaluate(full=True)
+    metrics = {
+        **final,
+        "steps": step,
+        "seconds": round(seconds, 3),
+        "steps_per_second": round(step / seconds, 3) if seconds else None,
+        "params": field.n_params(),
+        "preset": run_meta.get("preset"),
+        "device": str(device),
+    }
+    if out_dir is not None:
+        checkpoint()
+        write_json(out_dir / "metrics.json", metrics)
+        with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["step", "seconds", "psnr", "loss"])
+            w.writeheader()
+            w.writerows(history)
+        signal.save(out_dir / "reconstruction.png", pred)
+    return FitResult(field, history, metrics, pred)
+
+
+def _maybe_compile(net: torch.nn.Module, cfg: FitConfig, device: torch.device):
+    if cfg.compile not in ("auto", "on", "off"):
+        raise InrkitError(f"compile must be auto, on or off, got {cfg.compile!r}")
+    has_compiler = device.type == "cuda" or any(shutil.which(c) for c in ("cc", "gcc", "g++", "clang"))
+    widths = [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    wanted = cfg.compile == "on" or (cfg.compile == "auto" and max(widths, default=0) >= 128 and cfg.steps >= 200)
+    if not wanted or cfg.compile == "off":
+        return net
+    if not has_compiler:
+        if cfg.compile == "on":
+            raise InrkitError("compile=on needs a C++ compiler (cc, gcc or clang) on the PATH for CPU training")
+        return net
+    return torch.compile(net)
+
+
+def _saved_step(out_dir: Path) -> str:
+    try:
+        return str(torch.load(out_dir / TRAIN_STATE, weights_only=True)["step"])
+    except Exception:
+        return "none written yet"
+
+
+class _Progress:
+    """A rich progress bar with PSNR and steps/s, or nothing."""
+
+    def __init__(self, total: int, enabled: bool, start: int = 0):
+        self.bar = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("fitting"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
+            self.task = self.bar.add_task("fit", total=total, completed=start, info="")
+            self.bar.start()
+            self.start = start
+
+    def update(self, step: int, psnr: float, loss: float, seconds: float):
+        if self.bar is not None:
+            rate = step / seconds if seconds else 0.0
+            self.bar.update(self.task, completed=step, info=f"PSNR {psnr:6.2f} dB  loss {loss:.2e}  {rate:6.1f} steps/s")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()
