@@ -85,10 +85,37 @@ def _read_file(path: Path) -> np.ndarray:
             import tifffile
 
             return tifffile.imread(path)
+        if _png_is_16_bit_colour(path):
+            return _read_png16(path)  # Pillow would silently truncate these to 8 bits
         a = iio.imread(path, index=0) if path.suffix.lower() == ".gif" else iio.imread(path)
     except Exception as e:  # corrupt or not an image: every reader raises its own type
         raise InrkitError(f"could not read {str(path)!r} as an image ({type(e).__name__}: {e})") from None
     return a
+
+
+def _png_is_16_bit_colour(path: Path) -> bool:
+    """A PNG of 16-bit RGB, RGBA or grey+alpha (IHDR bit depth 16, colour type 2, 4 or 6)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 26 and head[24] == 16 and head[25] in (2, 4, 6)
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    import png
+
+    w, h, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = info["planes"]
+    return np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(h, w, planes)
+
+
+def _write_png16(path: Path, a: np.ndarray) -> None:
+    import png
+
+    h, w = a.shape[:2]
+    planes = 1 if a.ndim == 2 else a.shape[2]
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes] + ";16"
+    with open(path, "wb") as f:
+        png.from_array(a.reshape(h, w * planes), mode).write(f)
 
 
 def load_image(source: str, size: tuple[int, int] | None = None, train_stride: int = 1) -> "ImageSignal":
@@ -121,7 +148,7 @@ def save_image(path: str | Path, image: np.ndarray, bit_depth: int = 8) -> None:
     import imageio.v3 as iio
 
     a = np.asarray(image)
-    if a.dtype != np.uint8:
+    if a.dtype not in (np.uint8, np.uint16):
         a = np.clip(a, 0, 1)
         a = (a * 65535 + 0.5).astype(np.uint16) if bit_depth == 16 else (a * 255 + 0.5).astype(np.uint8)
     if a.ndim == 3 and a.shape[-1] == 1:
@@ -129,7 +156,10 @@ def save_image(path: str | Path, image: np.ndarray, bit_depth: int = 8) -> None:
     path = Path(path)
     try:
         with atomic_path(path) as tmp:
-            iio.imwrite(tmp, a, extension=path.suffix or ".png")
+            if a.dtype == np.uint16 and a.ndim == 3 and path.suffix.lower() == ".png":
+                _write_png16(tmp, a)  # Pillow cannot write 16-bit colour PNGs
+            else:
+                iio.imwrite(tmp, a, extension=path.suffix or ".png")
     except OSError as e:
         raise InrkitError(f"could not write {str(path)!r}: {e.strerror or e}") from None
 

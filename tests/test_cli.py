@@ -1,0 +1,150 @@
+"""The inrkit command end to end, and its handling of bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import inrkit
+from inrkit.cli import main
+
+FIT = ["fit", "image", "sample:camera", "--size", "48x32", "--steps", "30", "--eval-every", "10",
+       "--no-progress", "--compile", "off", "--device", "cpu"]
+
+
+def run_cli(*args):
+    """Run the real console entry point in a subprocess: (exit code, stdout, stderr)."""
+    p = subprocess.run([sys.executable, "-m", "inrkit.cli", *map(str, args)], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main([*FIT, "--out", str(out), "--preset", "ngp"]) == 0
+    return out
+
+
+def test_fit_writes_everything(fitted):
+    m = json.loads((fitted / "metrics.json").read_text())
+    assert m["steps"] == 30 and m["preset"] == "ngp" and m["psnr"] > 20
+    assert inrkit.load_image(str(fitted / "reconstruction.png")).image.shape == (32, 48, 1)
+
+
+def test_render_any_size_and_region(fitted, tmp_path):
+    out = tmp_path / "big.png"
+    assert main(["render", str(fitted), "--size", "96x64", "--out", str(out), "--device", "cpu"]) == 0
+    big = inrkit.load_image(str(out)).image
+    assert big.shape == (64, 96, 1)
+    # The upsampled render agrees with the fitted image when averaged back down.
+    recon = inrkit.load_image(str(fitted / "reconstruction.png")).image
+    down = big.reshape(32, 2, 48, 2, 1).mean((1, 3))
+    assert inrkit.psnr(down, recon) > 25
+    # A region (top-left quarter) at the same pixel size is the zoom of that quarter.
+    q = tmp_path / "quarter.png"
+    assert main(["render", str(fitted), "--region=-1,-1,0,0", "--scale", "2", "--out", str(q), "--device", "cpu"]) == 0
+    quarter = inrkit.load_image(str(q)).image
+    assert quarter.shape == (32, 48, 1)
+    assert inrkit.psnr(quarter, big[:32, :48]) > 35
+
+
+def test_render_default_name_and_scale(fitted):
+    assert main(["render", str(fitted), "--scale", "0.5", "--device", "cpu"]) == 0
+    assert (fitted / "render_24x16.png").exists()
+
+
+def test_info(fitted, capsys):
+    assert main(["info", str(fitted)]) == 0
+    text = capsys.readouterr().out
+    assert "hashgrid" in text and "ngp" in text and "PSNR" in text
+    assert main(["info", str(fitted), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "inrkit-field"
+
+
+def test_presets_and_samples(capsys):
+    assert main(["presets"]) == 0
+    text = capsys.readouterr().out
+    for name in inrkit.PRESETS:
+        assert name in text
+    assert main(["samples"]) == 0
+    assert "sample:camera" in capsys.readouterr().out
+
+
+def test_resume_extends_run(tmp_path):
+    assert main([*FIT, "--out", str(tmp_path), "--steps", "20"]) == 0
+    assert main([*FIT, "--out", str(tmp_path), "--steps", "40", "--resume"]) == 0
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["steps"] == 40
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["fit", "image", "missing.png"], "does not exist"),
+        (["fit", "image", "sample:nope"], "unknown sample"),
+        (["fit", "image", "--preset", "nope"], "unknown preset"),
+        (["fit", "image", "--size", "12by4"], "malformed"),
+        (["fit", "image", "--steps", "0"], "steps must be positive"),
+        (["fit", "image", "--steps", "-3"], "steps must be positive"),
+        (["fit", "image", "--time-budget", "-1"], "time budget"),
+        (["fit", "image", "--lr", "0"], "learning rate"),
+        (["fit", "image", "--out", "/proc/inrkit-cannot-write"], "cannot write"),
+        (["fit", "video"], "unknown signal kind"),
+        (["explode"], "unknown command"),
+        (["render", "/nonexistent"], "not an inrkit checkpoint"),
+        (["info", "/nonexistent"], "not an inrkit checkpoint"),
+    ],
+)
+def test_errors_are_one_sentence(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main([*args, "--no-progress"] if args[0] == "fit" and len(args) > 1 and args[1] == "image" else args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("inrkit: error: ")
+
+
+def test_render_bad_inputs(fitted, tmp_path, capsys):
+    for args, message in [
+        (["--size", "0x4"], "positive"),
+        (["--region", "0,0,0,1"], "empty"),
+        (["--region", "a,b"], "malformed"),
+        (["--scale", "0"], "scale must be positive"),
+        (["--out", str(tmp_path / "no/such/dir/x.png")], "does not exist"),
+    ]:
+        assert main(["render", str(fitted), *args, "--device", "cpu"]) == 2, args
+        assert message in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint(fitted, tmp_path, capsys):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(fitted, bad)
+    (bad / "field.safetensors").write_bytes(b"garbage")
+    assert main(["render", str(bad), "--device", "cpu"]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    (bad / "field.json").write_text("{not json")
+    assert main(["info", str(bad)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+
+
+def test_failed_fit_keeps_earlier_results(tmp_path):
+    # A second run that fails on bad input must not touch the first run's files.
+    assert main([*FIT, "--out", str(tmp_path)]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["fit", "image", "missing.png", "--out", str(tmp_path)]) == 2
+    assert main([*FIT, "--out", str(tmp_path), "--size", "8x8", "--resume"]) == 2  # other shape: refused
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before
+    assert inrkit.load(tmp_path) is not None
+
+
+def test_console_script_subprocess(tmp_path):
+    code, out, err = run_cli("fit", "image", "nope.png", "--out", tmp_path / "r")
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+    code, out, err = run_cli("fit", "image", "--steps", "notanumber")
+    assert code != 0 and "Traceback" not in err
+    code, out, err = run_cli()
+    assert code == 2 and "fit image" in out

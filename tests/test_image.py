@@ -1,0 +1,106 @@
+"""Image signal: loading, coordinates, saving, samples, bad inputs."""
+import numpy as np
+import pytest
+import torch
+
+import inrkit
+from inrkit import InrkitError
+from inrkit.signals.image import SAMPLES, parse_size
+
+
+def test_pixel_centres_convention():
+    sig = inrkit.ImageSignal(np.zeros((2, 4, 1), np.float32))
+    coords, values = sig.train_data()
+    assert coords.shape == (8, 2) and values.shape == (8, 1)
+    # Row-major pixels; x runs along columns: (j + 0.5) / W * 2 - 1.
+    assert torch.allclose(coords[0], torch.tensor([-0.75, -0.5]))
+    assert torch.allclose(coords[1], torch.tensor([-0.25, -0.5]))
+    assert torch.allclose(coords[4], torch.tensor([-0.75, 0.5]))
+
+
+def test_values_follow_pixels():
+    img = np.random.default_rng(0).random((5, 7, 3)).astype(np.float32)
+    sig = inrkit.ImageSignal(img)
+    coords, values = sig.train_data()
+    assert torch.equal(values[7 * 2 + 3], torch.from_numpy(img[2, 3]))
+    assert torch.allclose(coords[7 * 2 + 3], torch.tensor([(3 + 0.5) / 7 * 2 - 1, (2 + 0.5) / 5 * 2 - 1]))
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_sample_loads(name):
+    sig = inrkit.load_image(f"sample:{name}")
+    assert sig.image.dtype == np.float32 and sig.image.ndim == 3
+    assert 0 <= sig.image.min() and sig.image.max() <= 1 and sig.channels in (1, 3, 4)
+
+
+@pytest.mark.parametrize(
+    "ext,dtype,channels",
+    [(".png", np.uint8, 1), (".png", np.uint8, 3), (".png", np.uint8, 4), (".png", np.uint16, 1),
+     (".png", np.uint16, 3), (".jpg", np.uint8, 3), (".bmp", np.uint8, 3), (".tif", np.uint8, 3),
+     (".tif", np.uint16, 3), (".tiff", np.uint16, 1)],
+)
+def test_read_formats_round_trip(tmp_path, ext, dtype, channels):
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(1)
+    hi = np.iinfo(dtype).max
+    a = rng.integers(0, hi, size=(12, 10, channels), dtype=dtype)
+    path = tmp_path / f"img{ext}"
+    if ext in (".tif", ".tiff"):
+        import tifffile
+
+        tifffile.imwrite(path, a[..., 0] if channels == 1 else a)
+    elif dtype == np.uint16 and ext == ".png":
+        inrkit.save_image(path, a, bit_depth=16)  # Pillow cannot write 16-bit colour
+    else:
+        iio.imwrite(path, a[..., 0] if channels == 1 else a)
+    sig = inrkit.load_image(str(path))
+    assert sig.image.shape == (12, 10, channels)
+    assert sig.bit_depth == (16 if dtype == np.uint16 else 8)
+    if ext != ".jpg":  # lossless formats come back exactly
+        np.testing.assert_allclose(sig.image, a / hi, atol=1e-6)
+
+
+def test_resize():
+    sig = inrkit.load_image("sample:astronaut", size=(40, 30))
+    assert sig.image.shape == (30, 40, 3)
+
+
+def test_save_image_16_bit_round_trip(tmp_path):
+    img = np.linspace(0, 1, 64 * 3, dtype=np.float32).reshape(8, 8, 3)
+    inrkit.save_image(tmp_path / "a.png", img, bit_depth=16)
+    back = inrkit.load_image(str(tmp_path / "a.png"))
+    assert back.bit_depth == 16
+    np.testing.assert_allclose(back.image, img, atol=1 / 65535)
+
+
+@pytest.mark.parametrize("text,expected", [("256x128", (256, 128)), ("8X8", (8, 8))])
+def test_parse_size(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["256", "ax3", "0x10", "-4x4", "1x2x3", ""])
+def test_parse_size_rejects(text):
+    with pytest.raises(InrkitError, match="size"):
+        parse_size(text)
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(InrkitError, match="does not exist"):
+        inrkit.load_image(str(tmp_path / "missing.png"))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"this is not a png")
+    with pytest.raises(InrkitError, match="could not read"):
+        inrkit.load_image(str(bad))
+    with pytest.raises(InrkitError, match="folder"):
+        inrkit.load_image(str(tmp_path))
+    with pytest.raises(InrkitError, match="unknown sample"):
+        inrkit.load_image("sample:nope")
+    with pytest.raises(InrkitError, match="train stride"):
+        inrkit.load_image("sample:camera", train_stride=0)
+    npy = tmp_path / "nan.tif"
+    import tifffile
+
+    tifffile.imwrite(npy, np.full((4, 4), np.nan, np.float32))
+    with pytest.raises(InrkitError, match="NaN"):
+        inrkit.load_image(str(npy))

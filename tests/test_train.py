@@ -1,0 +1,167 @@
+"""Fit loop, checkpoints and the chunked evaluator."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import inrkit
+from inrkit import InrkitError
+
+
+@pytest.fixture
+def small():
+    return inrkit.load_image("sample:camera", size=(32, 32))
+
+
+def _ngp(sig):
+    p = inrkit.get_preset("ngp")
+    return inrkit.make_field(p.field, sig), p.optim
+
+
+def test_outputs_written(tmp_path, small, fast):
+    field, optim = _ngp(small)
+    r = inrkit.fit(field, small, fast(steps=40, eval_every=10), optim, out_dir=tmp_path, meta={"preset": "ngp"})
+    for name in ["field.safetensors", "field.json", "metrics.json", "history.csv", "reconstruction.png"]:
+        assert (tmp_path / name).exists(), name
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"psnr", "ssim", "steps", "seconds", "params", "preset"} <= set(m)
+    assert m["steps"] == 40 and m["params"] == field.n_params() and m["preset"] == "ngp"
+    assert [h["step"] for h in r.history] == [10, 20, 30, 40]
+    secs = [h["seconds"] for h in r.history]
+    assert secs == sorted(secs) and secs[0] > 0
+    assert r.history[-1]["psnr"] > r.history[0]["psnr"]
+    meta = json.loads((tmp_path / "field.json").read_text())
+    assert meta["signal"]["shape"] == [32, 32, 1] and meta["inrkit_version"] == inrkit.__version__
+    recon = inrkit.load_image(str(tmp_path / "reconstruction.png"))
+    assert abs(inrkit.psnr(recon.image, small.image) - m["psnr"]) < 0.5  # 8-bit rounding only
+
+
+@pytest.mark.parametrize("preset", ["ngp", "ffn-gauss", "siren", "nerf-pe"])
+def test_checkpoint_round_trip_identical(tmp_path, small, fast, preset):
+    p = inrkit.get_preset(preset)
+    field = inrkit.make_field(p.field, small)
+    inrkit.fit(field, small, fast(steps=3, eval_every=3), p.optim, out_dir=tmp_path)
+    loaded = inrkit.load(tmp_path)
+    x = torch.rand(100, 2) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(field.eval()(x), loaded(x))
+    grid = loaded.sample_grid((7, 9))
+    assert grid.shape == (7, 9, 1)
+
+
+def test_resume_continues_identically(tmp_path, small, fast):
+    # 20 steps straight == 10 steps, then resume to 20 (same seed, optimiser state restored).
+    a, optim = _ngp(small)
+    ra = inrkit.fit(a, small, fast(steps=20, eval_every=10), optim)
+    b, _ = _ngp(small)
+    inrkit.fit(b, small, fast(steps=10, eval_every=10), optim, out_dir=tmp_path)
+    b2 = inrkit.load(tmp_path).train()
+    rb = inrkit.fit(b2, small, fast(steps=20, eval_every=10), optim, out_dir=tmp_path, resume=True)
+    assert rb.metrics["steps"] == 20 and len(rb.history) == 2
+    x = torch.rand(50, 2) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(ra.field(x), rb.field(x), rtol=1e-5, atol=1e-6)
+
+
+def test_minibatch_path_matches_reference_idea(small, fast):
+    # Mini-batches (cached fixed features) still fit.
+    p = inrkit.get_preset("ffn-gauss")
+    f = inrkit.make_field(p.field, small)
+    r = inrkit.fit(f, small, fast(steps=100, batch_size=256, eval_every=100), p.optim)
+    assert r.metrics["psnr"] > 22
+
+
+def test_prepared_equals_forward(small):
+    for name in ["ngp", "ffn-pe", "siren"]:
+        p = inrkit.get_preset(name)
+        f = inrkit.make_field(p.field, small)
+        x, _ = small.train_data()
+        with torch.no_grad():
+            torch.testing.assert_close(f.forward_prepared(f.prepare(x)), f(x), rtol=1e-5, atol=1e-6)
+
+
+def test_time_budget_stops_early(small, fast):
+    field, optim = _ngp(small)
+    r = inrkit.fit(field, small, fast(steps=10**6, time_budget=0.5, eval_every=10**6), optim)
+    assert r.metrics["steps"] < 10**6 and r.metrics["seconds"] >= 0.5
+
+
+def test_non_finite_loss_stops_and_keeps_checkpoint(tmp_path, small, fast):
+    field, optim = _ngp(small)
+    inrkit.fit(field, small, fast(steps=5, eval_every=5), optim, out_dir=tmp_path)
+    before = (tmp_path / "field.safetensors").read_bytes()
+    bad = inrkit.ImageSignal(small.image.copy())
+    bad.image[3, 3, 0] = np.nan
+    with pytest.raises(InrkitError, match="loss became nan at step 1.*last good checkpoint \\(step 5\\)"):
+        inrkit.fit(field, bad, fast(steps=5, eval_every=5), optim, out_dir=tmp_path)
+    assert (tmp_path / "field.safetensors").read_bytes() == before
+    inrkit.load(tmp_path)  # still loads
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [({"steps": 0}, "steps must be positive"), ({"time_budget": -1.0}, "time budget"),
+     ({"device": "tpu"}, "unknown device"), ({"compile": "maybe"}, "compile must be")],
+)
+def test_bad_fit_config(small, fast, kw, match):
+    field, optim = _ngp(small)
+    with pytest.raises(InrkitError, match=match):
+        inrkit.fit(field, small, fast(**kw), optim)
+
+
+def test_schedules_follow_their_formulas(small, fast):
+    from inrkit.train import _lr_lambda
+
+    o = inrkit.OptimConfig(schedule="cosine", final_lr_ratio=0.1)
+    f = _lr_lambda(o, 100)
+    assert f(0) == pytest.approx(1.0) and f(50) == pytest.approx(0.55) and f(100) == pytest.approx(0.1)
+    o.schedule = "exponential"
+    f = _lr_lambda(o, 100)
+    assert f(0) == pytest.approx(1.0) and f(50) == pytest.approx(0.1**0.5) and f(100) == pytest.approx(0.1)
+    field, optim = _ngp(small)
+    optim.schedule = "cosine"
+    r = inrkit.fit(field, small, fast(steps=30, eval_every=30), optim)
+    assert r.metrics["psnr"] > 20
+    optim.schedule = "linear"
+    with pytest.raises(InrkitError, match="unknown schedule"):
+        inrkit.fit(field, small, fast(steps=3), optim)
+
+
+def test_compiled_network_matches_plain(small, fast):
+    # torch.compile is a fast path: same training trajectory as eager, to float tolerance.
+    p = inrkit.get_preset("siren")
+    a = inrkit.make_field(p.field, small, seed=1)
+    b = inrkit.make_field(p.field, small, seed=1)
+    inrkit.fit(a, small, fast(steps=5, eval_every=5, compile="off"), p.optim)
+    inrkit.fit(b, small, fast(steps=5, eval_every=5, compile="on"), p.optim)
+    x = torch.rand(64, 2) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(a(x), b(x), rtol=1e-3, atol=1e-4)
+
+
+def test_evaluate_grid_chunking_is_exact(small):
+    field, _ = _ngp(small)
+    full = inrkit.evaluate_grid(field, (13, 17), 1)
+    chunked = inrkit.evaluate_grid(field, (13, 17), 1, chunk_size=10)
+    np.testing.assert_allclose(full, chunked, rtol=1e-5, atol=1e-7)  # matmul blocking differs by chunk
+    coords = inrkit.grid_coordinates((13, 17))
+    with torch.no_grad():
+        np.testing.assert_allclose(full, field(coords).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_grid_region():
+    c = inrkit.grid_coordinates((2, 2), region=((0.0, -1.0), (1.0, 0.0)))
+    # x in [0, 1] along columns, y in [-1, 0] along rows, pixel centres.
+    torch.testing.assert_close(c[0, 0], torch.tensor([0.25, -0.75]))
+    torch.testing.assert_close(c[1, 1], torch.tensor([0.75, -0.25]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu(small, fast):
+    p = inrkit.get_preset("ngp")
+    a = inrkit.make_field(p.field, small)
+    b = inrkit.make_field(p.field, small)
+    ra = inrkit.fit(a, small, fast(steps=20, eval_every=20), p.optim)
+    rb = inrkit.fit(b, small, fast(steps=20, eval_every=20, device="cuda"), p.optim)
+    assert abs(ra.metrics["psnr"] - rb.metrics["psnr"]) < 0.5
