@@ -28,7 +28,7 @@ class FitImage:
     """Representation and optimiser, from `inrkit presets`."""
     out: Path = DEFAULT_OUT
     """Output folder: field.safetensors, field.json, metrics.json, history.csv, reconstruction.png."""
-    steps: int = 1000
+    steps: int = 500
     """Stop after this many steps."""
     time_budget: float = 0.0
     """Also stop after this many seconds of training (0: no budget)."""
