@@ -165,3 +165,14 @@ def test_cuda_matches_cpu(small, fast):
     ra = inrkit.fit(a, small, fast(steps=20, eval_every=20), p.optim)
     rb = inrkit.fit(b, small, fast(steps=20, eval_every=20, device="cuda"), p.optim)
     assert abs(ra.metrics["psnr"] - rb.metrics["psnr"]) < 0.5
+
+
+def test_reuse_freed_memory_takes_effect_on_glibc():
+    import platform
+    import sys
+
+    from inrkit.train import reuse_freed_memory
+
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    assert reuse_freed_memory() is True

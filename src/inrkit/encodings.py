@@ -236,16 +236,24 @@ class HashGrid(Encoding):
         u = ((x.clamp(-1, 1) + 1) * 0.5)[:, None, :] * self._res[None, :, None].to(x.dtype)  # (N, L, d)
         cell = torch.minimum(u.floor().long(), self._res[None, :, None] - 1)  # (N, L, d), keeps u = N in the last cell
         frac = u - cell.to(u.dtype)  # (N, L, d)
-        c = cell[:, :, None, :] + self._corners  # (N, L, 2^d, d)
-        dense_idx = (c * self._strides[None, :, None, :]).sum(-1)  # (N, L, 2^d)
-        hashed = c[..., 0] * self._primes[0]
-        for i in range(1, self.in_dim):
-            hashed = torch.bitwise_xor(hashed, c[..., i] * self._primes[i])
-        hashed = hashed % self._sizes[None, :, None]
-        idx = torch.where(self._dense[None, :, None], dense_idx, hashed) + self._offsets[None, :, None]
-        # Weights: prod over axes of frac (corner bit 1) or 1 - frac (bit 0): (N, L, 2^d)
-        bits = self._corners.to(x.dtype)  # (2^d, d)
-        w = (frac[:, :, None, :] * bits + (1 - frac[:, :, None, :]) * (1 - bits)).prod(-1)
+        # Dense levels: row-major index of the cell's low corner plus each corner's fixed offset.
+        base = (cell * self._strides).sum(-1)  # (N, L)
+        corner_offset = self._corners @ self._strides.T  # (2^d, L)
+        idx = base[:, :, None] + corner_offset.T[None]  # (N, L, 2^d)
+        hashed_levels = (~self._dense).nonzero().flatten()
+        if len(hashed_levels):
+            c = cell[:, hashed_levels, None, :] + self._corners  # (N, Lh, 2^d, d)
+            h = c[..., 0] * self._primes[0]
+            for i in range(1, self.in_dim):
+                h = torch.bitwise_xor(h, c[..., i] * self._primes[i])
+            idx[:, hashed_levels] = h % self._sizes[hashed_levels, None]
+        idx += self._offsets[None, :, None]
+        # Weights: product over axes of frac (corner bit 1) or 1 - frac (bit 0): (N, L, 2^d)
+        w = None
+        for i in range(self.in_dim):
+            f = frac[..., i : i + 1]  # (N, L, 1)
+            wi = torch.where(self._corners[:, i].bool(), f, 1 - f)  # (N, L, 2^d)
+            w = wi if w is None else w * wi
         return idx, w
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -263,15 +271,21 @@ class HashGrid(Encoding):
             return self._cache(idx, w, n_rows)
 
     def _cache(self, idx, w, n_rows) -> HashGridCache:
-        rows = torch.arange(n_rows, device=idx.device).repeat_interleave(idx.shape[-1])
-        cols = idx.reshape(-1)
-        vals = w.reshape(-1).to(self.table.dtype)
-        shape = (n_rows, self.table.shape[0])
-        m = torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, shape, check_invariants=False)
-        mt = torch.sparse_coo_tensor(torch.stack([cols, rows]), vals, shape[::-1], check_invariants=False)
+        # Row r = n * L + l holds the 2^d corners of point n at level l, so the CSR row
+        # pointers are a plain arange; the transpose groups the same entries by table row.
+        corners = idx.shape[-1]
+        cols = idx.reshape(-1)  # (nnz,)
+        vals = w.reshape(-1).to(self.table.dtype)  # (nnz,)
+        n_table = self.table.shape[0]
+        crow = torch.arange(0, n_rows * corners + 1, corners, device=idx.device)
+        order = torch.argsort(cols, stable=True)
+        crow_t = torch.zeros(n_table + 1, dtype=torch.long, device=idx.device)
+        crow_t[1:] = torch.bincount(cols, minlength=n_table).cumsum(0)
         with warnings.catch_warnings():  # "sparse CSR support is in beta": we only use CSR @ dense
             warnings.simplefilter("ignore", UserWarning)
-            return HashGridCache(m.coalesce().to_sparse_csr(), mt.coalesce().to_sparse_csr())
+            m = torch.sparse_csr_tensor(crow, cols, vals, (n_rows, n_table))
+            mt = torch.sparse_csr_tensor(crow_t, order // corners, vals[order], (n_table, n_rows))
+        return HashGridCache(m, mt)
 
     def encode_prepared(self, state: HashGridCache) -> torch.Tensor:
         feats = _SparseGather.apply(self.table, state.matrix, state.matrix_t)  # (N * L, F)

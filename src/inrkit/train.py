@@ -7,9 +7,11 @@ every ``eval_every`` steps, checkpoint every ``checkpoint_every`` steps, stop at
 from __future__ import annotations
 
 import csv
+import ctypes
 import dataclasses
 import math
 import shutil
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -32,7 +34,8 @@ class FitConfig:
     steps: int = 2000
     """Stop after this many optimiser steps (also the schedule's horizon)."""
     time_budget: float = 0.0
-    """Also stop once training has taken this many seconds (0: no budget). Evaluation is not counted."""
+    """Also stop once training has taken this many seconds (0: no budget). Training time counts the
+    steps and the one-off caching of encodings; evaluation and checkpoint writing are not counted."""
     batch_size: int = 1 << 18
     """Coordinates per step; all of them (full batch) when the signal has no more."""
     eval_every: int = 100
@@ -46,6 +49,9 @@ class FitConfig:
     compile: str = "auto"
     """torch.compile the network for training: auto (for networks of width >= 128 over >= 200 steps,
     when a C++ compiler or CUDA is there), on or off. Evaluation always uses the plain network."""
+    reuse_cpu_memory: bool = True
+    """On Linux CPUs, ask glibc to keep freed memory for reuse instead of handing large blocks back
+    to the OS after every step (20-25% faster steps here); it stays so for the rest of the process."""
     cache_mb: int = 1024
     """Largest cached encoding of the training coordinates, in MiB."""
     progress: bool = True
@@ -109,6 +115,8 @@ def fit(
     device = pick_device(cfg.device)
     out_dir = Path(out_dir) if out_dir is not None else None
     field = field.to(device)
+    if device.type == "cpu" and cfg.reuse_cpu_memory:
+        reuse_freed_memory()
     coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
     n = coords.shape[0]
     opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
@@ -122,7 +130,8 @@ def fit(
         gen.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
-    # What can be computed once for fixed coordinates is computed once.
+    # What can be computed once for fixed coordinates is computed once (and counted as training time).
+    t_setup = time.perf_counter()
     full_batch = n <= cfg.batch_size
     enc = field.encoding
     fixed_encoding = not any(p.requires_grad for p in enc.parameters())
@@ -132,6 +141,7 @@ def fit(
     elif fixed_encoding and n * enc.out_dim * 4 <= cfg.cache_mb * 2**20:
         with torch.no_grad():
             cached_features = torch.cat([enc(c) for c in coords.split(1 << 16)])  # (N, enc.out_dim)
+    seconds += time.perf_counter() - t_setup
 
     train_net = _maybe_compile(field.network, cfg, device)
 
@@ -229,6 +239,24 @@ def fit(
             w.writerows(history)
         signal.save(out_dir / "reconstruction.png", pred)
     return FitResult(field, history, metrics, pred)
+
+
+def reuse_freed_memory() -> bool:
+    """Keep freed heap memory for reuse (glibc ``mallopt``); True when it took effect.
+
+    glibc serves blocks over 32 MiB with ``mmap`` and unmaps them on free, so each
+    training step page-faults its activations in afresh (a 65536x256 float32 matmul
+    runs at ~150 instead of ~195 GFLOP/s here). PyTorch's CPU performance guide gets
+    the same effect by preloading jemalloc or tcmalloc; this does it in-process.
+    """
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl)
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
 def _maybe_compile(net: torch.nn.Module, cfg: FitConfig, device: torch.device):
