@@ -104,6 +104,138 @@ class FitImage:
 FIT_KINDS = {"image": FitImage}
 
 
+def _fit_config(c, steps: int, time_budget: float):
+    from .train import FitConfig
+
+    return FitConfig(steps=steps, time_budget=time_budget, eval_every=max(steps, 1), checkpoint_every=0,
+                     seed=c.seed, device=c.device, compile=c.compile, progress=False)
+
+
+@dataclass
+class BenchImages:
+    """Fit every image in a folder with every preset; write a table (markdown, JSON) and a bar chart."""
+
+    folder: tyro.conf.Positional[Path]
+    """Folder of images (PNG, JPEG, BMP, TIFF)."""
+    presets: tuple[str, ...] = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
+    """Presets to compare (ignored with --protocol ffn)."""
+    protocol: str = "fast"
+    """fast: --steps/--time-budget per image as given; ffn: the Fourier-features paper's exact setup
+    (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps; 512x512; every second pixel)."""
+    train_stride: int = 2
+    """Train on every S-th pixel; PSNR on unseen pixels is reported too."""
+    steps: int = 2000
+    """Steps per image and preset."""
+    time_budget: float = 0.0
+    """Seconds of training per image and preset (0: none)."""
+    size: Optional[str] = None
+    """Resize images to WIDTHxHEIGHT first."""
+    limit: int = 0
+    """Use only the first N images (0: all)."""
+    out: Path = Path("runs/bench")
+    """Output folder: bench.json, bench.md, bench.png."""
+    seed: int = 0
+    """Seed of every random choice."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+    compile: str = "auto"
+    """torch.compile the network: auto, on or off."""
+
+    def run(self) -> None:
+        from .bench import FFN_PROTOCOL, bench_images, list_images, markdown_table, write_report
+        from .signals.image import parse_size
+
+        if self.protocol not in ("fast", "ffn"):
+            raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast or ffn")
+        images = list_images(self.folder, self.limit or None)
+        presets, steps, stride = list(self.presets), self.steps, self.train_stride
+        size = parse_size(self.size) if self.size else None
+        budget = self.time_budget
+        if self.protocol == "ffn":
+            presets, steps, stride = FFN_PROTOCOL["presets"], FFN_PROTOCOL["steps"], FFN_PROTOCOL["train_stride"]
+            size, budget = FFN_PROTOCOL["size"], 0.0
+        cfg = _fit_config(self, steps, budget)
+        settings = {"protocol": self.protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
+                    "size": size, "images": [p.name for p in images], "folder": str(self.folder)}
+        result = bench_images(images, presets, cfg, stride, size)
+        written = write_report(result, self.out, f"{self.folder.name}: {len(images)} images", settings)
+        print(markdown_table(result["summary"]), end="")
+        print("wrote " + ", ".join(map(str, written)))
+
+
+BENCH_KINDS = {"images": BenchImages}
+
+
+@dataclass
+class Tune:
+    """Pick the Gaussian Fourier-feature scale σ on a tuning folder by PSNR on held-out pixels."""
+
+    folder: tyro.conf.Positional[Path]
+    """Folder of tuning images."""
+    sigmas: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 14.0, 20.0, 40.0)
+    """Scales to try."""
+    preset: str = "ffn-gauss"
+    """Preset whose Gaussian features are tuned."""
+    train_stride: int = 2
+    """Train on every S-th pixel, score the rest."""
+    steps: int = 2000
+    """Steps per image and σ."""
+    time_budget: float = 0.0
+    """Seconds per image and σ (0: none)."""
+    size: Optional[str] = None
+    """Resize images to WIDTHxHEIGHT first."""
+    limit: int = 0
+    """Use only the first N images (0: all)."""
+    out: Path = Path("runs/tune")
+    """Output folder: tune.json."""
+    seed: int = 0
+    """Seed of every random choice."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+    compile: str = "auto"
+    """torch.compile the network: auto, on or off."""
+
+    def run(self) -> None:
+        from .bench import list_images, tune_sigma
+        from .checkpoint import write_json
+        from .signals.image import parse_size
+
+        images = list_images(self.folder, self.limit or None)
+        size = parse_size(self.size) if self.size else None
+        cfg = _fit_config(self, self.steps, self.time_budget)
+        result = tune_sigma(images, list(self.sigmas), cfg, self.train_stride, size, self.preset)
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_json(self.out / "tune.json", {**result, "images": [p.name for p in images]})
+        print(f"best sigma {result['best']:g} (held-out PSNR {result['scores'][result['best']]:.2f} dB) "
+              f"-> {self.out / 'tune.json'}")
+
+
+@dataclass
+class Ntk:
+    """Figures of the Fourier-features paper's NTK argument on a 1D signal (needs matplotlib)."""
+
+    out: Path = Path("runs/ntk")
+    """Output folder for the figures and ntk.json."""
+    points: int = 64
+    """Training points (the held-out points interleave them)."""
+    width: int = 256
+    """Width of the 3-layer ReLU network whose NTK is computed."""
+    seed: int = 0
+    """Seed of the signal, the features and the network."""
+
+    def run(self) -> None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise InrkitError("inrkit ntk draws figures with matplotlib: pip install 'inrkit[bench]'") from None
+        from .ntk import paper_figures
+
+        if self.points < 4 or self.width < 1:
+            raise InrkitError("points must be at least 4 and width positive")
+        paper_figures(self.out, self.points, self.width, self.seed)
+        print(f"wrote {self.out}/ntk_regression.png, ntk_spectra.png, ntk_kernels.png, ntk_2d.png, ntk.json")
+
+
 def _parse_region(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
     try:
         x0, y0, x1, y1 = (float(v) for v in text.split(","))
@@ -225,13 +357,15 @@ class Samples:
             print(f"sample:{name:22s} {desc}")
 
 
-COMMANDS = {"render": Render, "info": Info, "presets": Presets, "samples": Samples}
+COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}
+GROUPS = {"fit": FIT_KINDS, "bench": BENCH_KINDS}
 
 
 def _usage() -> str:
     lines = ["usage: inrkit COMMAND [ARGS]  (inrkit COMMAND --help for its options)", "", "commands:"]
-    for kind, cls in FIT_KINDS.items():
-        lines.append(f"  fit {kind:10s} {cls.__doc__.splitlines()[0]}")
+    for group, kinds in GROUPS.items():
+        for kind, cls in kinds.items():
+            lines.append(f"  {group + ' ' + kind:14s} {cls.__doc__.splitlines()[0]}")
     for name, cls in COMMANDS.items():
         lines.append(f"  {name:14s} {cls.__doc__.splitlines()[0]}")
     return "\n".join(lines)
@@ -242,15 +376,16 @@ def _parse(argv: list[str]):
         print(_usage())
         raise SystemExit(0 if argv else 2)
     name, rest = argv[0], argv[1:]
-    if name == "fit":
+    if name in GROUPS:
+        kinds = GROUPS[name]
         if not rest or rest[0] in ("-h", "--help"):
             print(_usage())
             raise SystemExit(0 if rest else 2)
-        if rest[0] not in FIT_KINDS:
-            raise InrkitError(f"unknown signal kind {rest[0]!r} for fit; expected one of {', '.join(FIT_KINDS)}")
-        return tyro.cli(FIT_KINDS[rest[0]], args=rest[1:], prog=f"inrkit fit {rest[0]}")
+        if rest[0] not in kinds:
+            raise InrkitError(f"unknown signal kind {rest[0]!r} for {name}; expected one of {', '.join(kinds)}")
+        return tyro.cli(kinds[rest[0]], args=rest[1:], prog=f"inrkit {name} {rest[0]}")
     if name not in COMMANDS:
-        raise InrkitError(f"unknown command {name!r}; expected fit, {', '.join(COMMANDS)}")
+        raise InrkitError(f"unknown command {name!r}; expected {', '.join([*GROUPS, *COMMANDS])}")
     return tyro.cli(COMMANDS[name], args=rest, prog=f"inrkit {name}")
 
 

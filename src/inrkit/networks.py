@@ -12,7 +12,20 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-__all__ = ["MLP", "Siren", "SineLayer", "NetworkConfig", "ACTIVATIONS"]
+__all__ = [
+    "MLP",
+    "Siren",
+    "SineLayer",
+    "Gauss",
+    "Wire",
+    "Finer",
+    "FourierNet",
+    "GaborNet",
+    "Bacon",
+    "NetworkConfig",
+    "NETWORK_KINDS",
+    "ACTIVATIONS",
+]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -124,6 +137,241 @@ class Siren(nn.Module):
         return self.out(self.layers(x))
 
 
+# ---------------------------------------------------------------------------
+# Other activation families, peers of MLP and Siren. Recommended learning rates
+# (Adam) are given in each docstring and used by their presets.
+# ---------------------------------------------------------------------------
+
+
+class Gauss(nn.Module):
+    """Gaussian activations ``exp(-(s z)²)`` (Ramasinghe & Lucey 2022), linear last layer.
+
+    PyTorch's default Linear initialisation, as the reference code. Default
+    ``s = 10``; recommended learning rate 1e-3 to 2e-3 (WIRE's comparison code).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, scale: float = 10.0):
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError("Gauss needs depth >= 1 and width >= 1")
+        self.in_dim, self.out_dim, self.scale = in_dim, out_dim, scale
+        self.layers = nn.ModuleList([nn.Linear(in_dim if i == 0 else width, width) for i in range(depth)])
+        self.out = nn.Linear(width, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for layer in self.layers:
+            h = torch.exp(-(self.scale * layer(h)).square())
+        return self.out(h)
+
+
+class Wire(nn.Module):
+    """WIRE: complex Gabor wavelets ``exp(j ω0 z − |s0 z|²)`` (Saragadam et al. 2023).
+
+    The first layer is real, later layers and the last layer complex; the output
+    is the real part. The hidden width is ``width / √2`` so the parameter count
+    matches a real network of ``width`` (as the reference code does). Defaults
+    ``ω0 = 20``, ``s0 = 30`` (the paper's image-representation setting);
+    recommended learning rate 5e-3 to 2e-2 with an exponential decay to 0.1x.
+    """
+
+    def __init__(
+        self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, omega: float = 20.0, sigma: float = 30.0
+    ):
+        super().__init__()
+        if depth < 1 or width < 2:
+            raise ValueError("Wire needs depth >= 1 and width >= 2")
+        self.in_dim, self.out_dim, self.omega, self.sigma = in_dim, out_dim, omega, sigma
+        w = int(width / math.sqrt(2))
+        self.first = nn.Linear(in_dim, w)
+        self.layers = nn.ModuleList([nn.Linear(w, w, dtype=torch.cfloat) for _ in range(depth - 1)])
+        self.out = nn.Linear(w, out_dim, dtype=torch.cfloat)
+
+    def _gabor(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.exp(1j * self.omega * z - (self.sigma * z).abs().square())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self._gabor(self.first(x))  # complex (..., w)
+        for layer in self.layers:
+            h = self._gabor(layer(h))
+        return self.out(h).real
+
+
+class Finer(nn.Module):
+    """FINER: variable-periodic ``sin(ω0 (|z| + 1) z)`` (Liu et al. 2024), linear last layer.
+
+    SIREN's weight initialisation; the first layer's bias is drawn from the wider
+    ``U(-k, k)`` (``first_bias_scale``, default 20 as in the authors' image
+    script), which spreads the first layer's frequencies. The scale ``|z| + 1`` is
+    treated as a constant in the backward pass, as in the reference code.
+    Recommended learning rate 5e-4 with an exponential decay to 0.1x.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        width: int = 256,
+        depth: int = 4,
+        first_omega: float = 30.0,
+        hidden_omega: float = 30.0,
+        first_bias_scale: float = 20.0,
+    ):
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError("Finer needs depth >= 1 and width >= 1")
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.omegas = [first_omega] + [hidden_omega] * (depth - 1)
+        self.layers = nn.ModuleList([nn.Linear(in_dim if i == 0 else width, width) for i in range(depth)])
+        with torch.no_grad():
+            for i, layer in enumerate(self.layers):
+                n = layer.in_features
+                bound = 1 / n if i == 0 else math.sqrt(6 / n) / hidden_omega
+                layer.weight.uniform_(-bound, bound)
+            self.layers[0].bias.uniform_(-first_bias_scale, first_bias_scale)
+        self.out = nn.Linear(width, out_dim)
+        bound = math.sqrt(6 / width) / hidden_omega
+        with torch.no_grad():
+            self.out.weight.uniform_(-bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for omega, layer in zip(self.omegas, self.layers):
+            z = layer(h)
+            h = torch.sin(omega * (z.detach().abs() + 1) * z)
+        return self.out(h)
+
+
+class _MFN(nn.Module):
+    """Multiplicative filter network (Fathony et al. 2021): ``z_1 = g_1(x)``,
+    ``z_{i+1} = g_{i+1}(x) * (W_i z_i + b_i)``, output ``W_out z_n + b``. No
+    activation anywhere: the filters' products build a sum of sinusoids.
+    Hidden weights ``U(±√(1/width))``.
+    """
+
+    def _init_linears(self, width: int, depth: int, out_dim: int):
+        self.linears = nn.ModuleList([nn.Linear(width, width) for _ in range(depth - 1)])
+        bound = math.sqrt(1.0 / width)
+        with torch.no_grad():
+            for lin in self.linears:
+                lin.weight.uniform_(-bound, bound)
+        self.out = nn.Linear(width, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.filter(0, x)
+        for i, lin in enumerate(self.linears):
+            z = self.filter(i + 1, x) * lin(z)
+        return self.out(z)
+
+
+class FourierNet(_MFN):
+    """MFN with sine filters ``g(x) = sin(Ω x + φ)``; ``Ω`` is PyTorch's default
+    init times ``input_scale / √depth``, ``φ ~ U(-π, π)``. ``depth`` counts filters.
+    Defaults as the paper's image experiment (256 wide, 4 filters, input scale 256);
+    recommended learning rate 1e-2.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, input_scale: float = 256.0):
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError("FourierNet needs depth >= 1 and width >= 1")
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.filters = nn.ModuleList([nn.Linear(in_dim, width) for _ in range(depth)])
+        with torch.no_grad():
+            for f in self.filters:
+                f.weight.mul_(input_scale / math.sqrt(depth))
+                f.bias.uniform_(-math.pi, math.pi)
+        self._init_linears(width, depth, out_dim)
+
+    def filter(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(self.filters[i](x))
+
+
+class GaborNet(_MFN):
+    """MFN with Gabor filters ``g(x) = exp(-γ/2 ‖x − μ‖²) sin(Ω x + φ)``.
+
+    ``μ ~ U(-1, 1)``, ``γ ~ Gamma(α / depth, β)``, ``Ω`` as FourierNet's times ``√γ``
+    (the paper's initialisation, α = 6, β = 1). Recommended learning rate 1e-2.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        width: int = 256,
+        depth: int = 4,
+        input_scale: float = 256.0,
+        alpha: float = 6.0,
+        beta: float = 1.0,
+    ):
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError("GaborNet needs depth >= 1 and width >= 1")
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.filters = nn.ModuleList([nn.Linear(in_dim, width) for _ in range(depth)])
+        self.mu = nn.ParameterList([nn.Parameter(torch.rand(width, in_dim) * 2 - 1) for _ in range(depth)])
+        gamma = torch.distributions.Gamma(torch.tensor(alpha / depth), torch.tensor(beta))
+        self.gamma = nn.ParameterList([nn.Parameter(gamma.sample((width,))) for _ in range(depth)])
+        with torch.no_grad():
+            for f, g in zip(self.filters, self.gamma):
+                f.weight.mul_(input_scale / math.sqrt(depth) * g.sqrt()[:, None])
+                f.bias.uniform_(-math.pi, math.pi)
+        self._init_linears(width, depth, out_dim)
+
+    def filter(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        mu, gamma = self.mu[i], self.gamma[i]
+        d2 = x.square().sum(-1, keepdim=True) + mu.square().sum(-1) - 2 * x @ mu.T  # (..., width) = ‖x − μ‖²
+        return torch.sin(self.filters[i](x)) * torch.exp(-0.5 * d2 * gamma)
+
+
+class Bacon(_MFN):
+    """BACON: a band-limited FourierNet with an output after every filter (Lindell et al. 2022).
+
+    Filter frequencies are fixed (not trained) on the lattice ``k/2`` cycles per
+    unit (the period of the ``[-1, 1]`` domain), drawn uniformly in
+    ``[-b_i, b_i]`` per axis; phases are trained. The bandwidths are split so that
+    output ``i`` holds frequencies up to ``max_frequency / 2^(depth-1-i)``: one fit
+    gives ``depth`` scales, each band-limited (``outputs(x)``), and ``forward``
+    returns the finest. ``max_frequency`` is in cycles per unit length (an image of
+    N pixels across ``[-1, 1]`` has Nyquist ``N / 4``). Recommended learning rate 1e-2.
+    Training on the sum of every scale's error (``multiscale_loss``) as the paper does.
+    """
+
+    multiscale_loss = True
+
+    def __init__(
+        self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, max_frequency: float = 64.0, seed: int = 0
+    ):
+        super().__init__()
+        if depth < 1 or width < 1 or max_frequency <= 0:
+            raise ValueError("Bacon needs depth >= 1, width >= 1 and max_frequency > 0")
+        self.in_dim, self.out_dim, self.max_frequency = in_dim, out_dim, max_frequency
+        cumulative = [max_frequency / 2 ** (depth - 1 - i) for i in range(depth)]
+        self.bandwidths = [cumulative[0]] + [cumulative[i] - cumulative[i - 1] for i in range(1, depth)]
+        g = torch.Generator().manual_seed(seed)
+        freqs = []
+        for b in self.bandwidths:
+            k = max(int(b * 2), 0)  # lattice steps of 1/2 within [-b, b]
+            freqs.append(torch.randint(-k, k + 1, (width, in_dim), generator=g).float() / 2)
+        self.register_buffer("freqs", torch.stack(freqs))  # (depth, width, in_dim), cycles per unit
+        self.phases = nn.Parameter(torch.rand(depth, width, generator=g) * 2 * math.pi - math.pi)
+        self._init_linears(width, depth, out_dim)
+        self.outs = nn.ModuleList([nn.Linear(width, out_dim) for _ in range(depth - 1)])
+
+    def filter(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(2 * math.pi * x @ self.freqs[i].T + self.phases[i])
+
+    def outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every scale, coarsest first: ``depth`` tensors ``(..., out_dim)``."""
+        z = self.filter(0, x)
+        outs = []
+        for i, lin in enumerate(self.linears):
+            outs.append(self.outs[i](z))
+            z = self.filter(i + 1, x) * lin(z)
+        outs.append(self.out(z))
+        return outs
+
+
 @dataclass
 class NetworkConfig:
     """Which network, with its arguments."""
@@ -141,11 +389,41 @@ class NetworkConfig:
     first_omega: float = 30.0
     """siren: ω0 of the first layer."""
     hidden_omega: float = 30.0
-    """siren: ω0 of the hidden layers."""
+    """siren, finer: ω0 of the hidden layers; wire: ω0 of every layer."""
+    scale: float = 10.0
+    """gauss: s in exp(-(s z)²); wire: s0 in exp(jω0 z - |s0 z|²)."""
+    first_bias_scale: float = 20.0
+    """finer: first-layer bias ~ U(-k, k)."""
+    input_scale: float = 256.0
+    """fourier-net, gabor-net: filter frequency scale."""
+    alpha: float = 6.0
+    """gabor-net: γ ~ Gamma(alpha / depth, 1)."""
+    max_frequency: float = 0.0
+    """bacon: highest frequency in cycles per unit; 0 takes the signal's Nyquist (size / 4)."""
+    seed: int = 0
+    """bacon: seed of the fixed filter frequencies."""
 
     def build(self, in_dim: int, out_dim: int) -> nn.Module:
-        if self.kind == "mlp":
-            return MLP(in_dim, out_dim, self.width, self.depth, self.activation, tuple(self.skips))
-        if self.kind == "siren":
-            return Siren(in_dim, out_dim, self.width, self.depth, self.first_omega, self.hidden_omega)
-        raise ValueError(f"unknown network kind {self.kind!r}; expected mlp or siren")
+        k, w, d = self.kind, self.width, self.depth
+        if k == "mlp":
+            return MLP(in_dim, out_dim, w, d, self.activation, tuple(self.skips))
+        if k == "siren":
+            return Siren(in_dim, out_dim, w, d, self.first_omega, self.hidden_omega)
+        if k == "gauss":
+            return Gauss(in_dim, out_dim, w, d, self.scale)
+        if k == "wire":
+            return Wire(in_dim, out_dim, w, d, self.hidden_omega, self.scale)
+        if k == "finer":
+            return Finer(in_dim, out_dim, w, d, self.first_omega, self.hidden_omega, self.first_bias_scale)
+        if k == "fourier-net":
+            return FourierNet(in_dim, out_dim, w, d, self.input_scale)
+        if k == "gabor-net":
+            return GaborNet(in_dim, out_dim, w, d, self.input_scale, self.alpha)
+        if k == "bacon":
+            if self.max_frequency <= 0:
+                raise ValueError("bacon needs max_frequency > 0 (the signal sets it when 0)")
+            return Bacon(in_dim, out_dim, w, d, self.max_frequency, self.seed)
+        raise ValueError(f"unknown network kind {k!r}; expected one of {', '.join(NETWORK_KINDS)}")
+
+
+NETWORK_KINDS = ("mlp", "siren", "gauss", "wire", "finer", "fourier-net", "gabor-net", "bacon")

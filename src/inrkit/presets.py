@@ -98,6 +98,48 @@ PRESETS: dict[str, Preset] = {
             ),
             OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15),
         ),
+        Preset(
+            "gauss",
+            "Gaussian activations exp(-(10z)²), 4 layers of 256, Adam 1e-3 decaying to 1e-4 (Ramasinghe & Lucey 2022)",
+            FieldConfig(EncodingConfig("identity"), NetworkConfig("gauss", width=256, depth=4, scale=10.0)),
+            OptimConfig(lr=1e-3, schedule="exponential", final_lr_ratio=0.1),
+        ),
+        Preset(
+            "wire",
+            "WIRE complex Gabor wavelets ω0=20, s0=30, 3 layers of 256/√2, Adam 5e-3 decaying to 5e-4 (Saragadam et al. 2023)",
+            FieldConfig(EncodingConfig("identity"), NetworkConfig("wire", width=256, depth=3, hidden_omega=20.0, scale=30.0)),
+            OptimConfig(lr=5e-3, schedule="exponential", final_lr_ratio=0.1),
+        ),
+        Preset(
+            "finer",
+            "FINER sin(ω0(|z|+1)z), ω0=30, first bias U(±20), 4 layers of 256, Adam 5e-4 decaying to 5e-5 (Liu et al. 2024)",
+            FieldConfig(
+                EncodingConfig("identity"),
+                NetworkConfig("finer", width=256, depth=4, first_omega=30.0, hidden_omega=30.0, first_bias_scale=20.0),
+            ),
+            OptimConfig(lr=5e-4, schedule="exponential", final_lr_ratio=0.1),
+        ),
+        Preset(
+            "fourier-net",
+            "multiplicative filter network with sine filters, 4 filters of 256, input scale 256, Adam 1e-2 (Fathony et al. 2021)",
+            FieldConfig(EncodingConfig("identity"), NetworkConfig("fourier-net", width=256, depth=4, input_scale=256.0)),
+            OptimConfig(lr=1e-2),
+        ),
+        Preset(
+            "gabor-net",
+            "multiplicative filter network with Gabor filters, 4 filters of 256, input scale 256, α=6, Adam 1e-2 (Fathony et al. 2021)",
+            FieldConfig(
+                EncodingConfig("identity"), NetworkConfig("gabor-net", width=256, depth=4, input_scale=256.0, alpha=6.0)
+            ),
+            OptimConfig(lr=1e-2),
+        ),
+        Preset(
+            "bacon",
+            "BACON band-limited MFN, 4 filters of 256, outputs at 1/8, 1/4, 1/2 and all of the signal's Nyquist, "
+            "Adam 1e-2 (Lindell et al. 2022)",
+            FieldConfig(EncodingConfig("identity"), NetworkConfig("bacon", width=256, depth=4, max_frequency=0.0)),
+            OptimConfig(lr=1e-2),
+        ),
     ]
 }
 

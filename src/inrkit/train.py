@@ -22,6 +22,7 @@ import torch
 from .checkpoint import TRAIN_STATE, save_checkpoint, write_json
 from .errors import InrkitError, atomic_path
 from .fields import OUTPUTS, Field, FieldConfig
+from .networks import MLP, Siren
 from .presets import OptimConfig
 
 __all__ = ["FitConfig", "FitResult", "fit", "make_field", "pick_device"]
@@ -81,6 +82,8 @@ def make_field(cfg: FieldConfig, signal, seed: int = 0) -> Field:
     cfg = FieldConfig.from_dict(cfg.to_dict())
     if cfg.encoding.kind == "hashgrid" and cfg.encoding.finest_resolution <= 0:
         cfg.encoding.finest_resolution = max(int(signal.resolution), cfg.encoding.base_resolution)
+    if cfg.network.kind == "bacon" and cfg.network.max_frequency <= 0:
+        cfg.network.max_frequency = signal.resolution / 4  # Nyquist of `resolution` samples across [-1, 1]
     torch.manual_seed(seed)
     return cfg.build(signal.in_dim, signal.out_dim)
 
@@ -145,8 +148,11 @@ def fit(
 
     train_net = _maybe_compile(field.network, cfg, device)
 
-    def from_features(h):
-        return OUTPUTS[field.output](train_net(h))
+    def loss_fn(h, target):
+        if getattr(field.network, "multiscale_loss", False):  # BACON: every scale fits the signal
+            outs = field.network.outputs(h)
+            return sum(torch.nn.functional.mse_loss(OUTPUTS[field.output](o), target) for o in outs) / len(outs)
+        return torch.nn.functional.mse_loss(OUTPUTS[field.output](train_net(h)), target)
 
     run_meta = dict(meta or {})
     run_meta.update(signal=signal.metadata(), fit=dataclasses.asdict(cfg), optim=dataclasses.asdict(optim))
@@ -184,12 +190,12 @@ def fit(
             t0 = time.perf_counter()
             try:
                 if full_batch:
-                    pred, target = from_features(enc.encode_prepared(prepared)), values
+                    h, target = enc.encode_prepared(prepared), values
                 else:
                     idx = torch.randint(n, (cfg.batch_size,), device=device, generator=gen)  # (B,)
                     h = cached_features[idx] if cached_features is not None else enc(coords[idx])
-                    pred, target = from_features(h), values[idx]
-                loss = torch.nn.functional.mse_loss(pred, target)
+                    target = values[idx]
+                loss = loss_fn(h, target)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
             except Exception as e:  # a compiled network that cannot run here: fall back, once
@@ -263,8 +269,12 @@ def _maybe_compile(net: torch.nn.Module, cfg: FitConfig, device: torch.device):
     if cfg.compile not in ("auto", "on", "off"):
         raise InrkitError(f"compile must be auto, on or off, got {cfg.compile!r}")
     has_compiler = device.type == "cuda" or any(shutil.which(c) for c in ("cc", "gcc", "g++", "clang"))
+    # auto: the families whose compiled training is tested (complex-valued WIRE and the MFNs are not).
     widths = [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)]
-    wanted = cfg.compile == "on" or (cfg.compile == "auto" and max(widths, default=0) >= 128 and cfg.steps >= 200)
+    known = isinstance(net, (MLP, Siren))
+    wanted = cfg.compile == "on" or (
+        cfg.compile == "auto" and known and max(widths, default=0) >= 128 and cfg.steps >= 200
+    )
     if not wanted or cfg.compile == "off":
         return net
     if not has_compiler:

@@ -1,0 +1,171 @@
+"""Compare representations on a folder of images, the way the papers do.
+
+``bench_images`` fits every image with every preset and tabulates PSNR (full
+image and unseen pixels), SSIM, parameters and seconds as mean ± standard
+deviation; ``tune_sigma`` picks the Gaussian Fourier-feature scale on a tuning
+folder by PSNR on held-out pixels, as the Fourier-features paper picks it on
+its grid-search split.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+from pathlib import Path
+
+from .errors import InrkitError, atomic_path
+from .presets import get_preset
+from .signals.image import load_image
+from .train import FitConfig, fit, make_field
+
+__all__ = ["FFN_PROTOCOL", "list_images", "bench_images", "tune_sigma", "write_report"]
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+# The Fourier-features paper's 2D image regression (Tancik et al. 2020, Sec. 6 and supp.):
+# 4x256 ReLU, m=256, Adam 1e-3, 2000 full-batch steps, 512x512 images, trained on every second pixel.
+FFN_PROTOCOL = {
+    "presets": ["relu", "ffn-basic", "ffn-pe", "ffn-gauss"],
+    "steps": 2000,
+    "train_stride": 2,
+    "size": (512, 512),
+}
+METRICS = ("psnr", "psnr_unseen", "ssim", "params", "seconds", "steps")
+
+
+def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InrkitError(f"image folder {str(folder)!r} does not exist")
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise InrkitError(f"{str(folder)!r} holds no images (PNG, JPEG, BMP or TIFF)")
+    return images[:limit] if limit else images
+
+
+def bench_images(
+    images: list[Path],
+    presets: list[str],
+    cfg: FitConfig,
+    train_stride: int = 2,
+    size: tuple[int, int] | None = None,
+    overrides: dict | None = None,
+    log=print,
+) -> dict:
+    """Fit every image with every preset: ``{"runs": [...], "summary": {preset: {metric: (mean, std)}}}``.
+
+    ``overrides`` maps a preset name to a function that edits its (copied) preset.
+    """
+    for name in presets:
+        get_preset(name)  # fail on an unknown preset before any fitting
+    runs = []
+    for path in images:
+        signal = load_image(str(path), size=size, train_stride=train_stride)
+        for name in presets:
+            preset = get_preset(name)
+            if overrides and name in overrides:
+                overrides[name](preset)
+            field = make_field(preset.field, signal, seed=cfg.seed)
+            r = fit(field, signal, cfg, preset.optim, meta={"preset": name})
+            row = {"image": path.name, "preset": name, **{k: r.metrics.get(k) for k in METRICS}}
+            runs.append(row)
+            unseen = f", unseen {row['psnr_unseen']:.2f}" if row.get("psnr_unseen") is not None else ""
+            log(f"{path.name:>12s} {name:12s} PSNR {row['psnr']:6.2f} dB{unseen}  {row['seconds']:7.1f} s")
+    return {"runs": runs, "summary": summarise(runs, presets)}
+
+
+def summarise(runs: list[dict], presets: list[str]) -> dict:
+    out = {}
+    for name in presets:
+        rows = [r for r in runs if r["preset"] == name]
+        out[name] = {"n": len(rows)}
+        for k in METRICS:
+            vals = [r[k] for r in rows if r.get(k) is not None]
+            if vals:
+                out[name][k] = (statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0)
+    return out
+
+
+def markdown_table(summary: dict) -> str:
+    lines = [
+        "| preset | images | PSNR (dB) | PSNR unseen (dB) | SSIM | parameters | seconds / image |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def pm(stats: dict, key: str, fmt: str) -> str:
+        if key not in stats:
+            return "–"
+        m, s = stats[key]
+        return f"{m:{fmt}} ± {s:{fmt}}"
+
+    for name, st in summary.items():
+        lines.append(
+            f"| {name} | {st['n']} | {pm(st, 'psnr', '.2f')} | {pm(st, 'psnr_unseen', '.2f')} | "
+            f"{pm(st, 'ssim', '.3f')} | {int(st['params'][0]):,} | {st['seconds'][0]:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict, out: Path, title: str, settings: dict) -> list[Path]:
+    """``bench.json``, ``bench.md`` and (with matplotlib) ``bench.png`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with atomic_path(out / "bench.json") as tmp:
+        tmp.write_text(json.dumps({"title": title, "settings": settings, **result}, indent=1) + "\n")
+    written.append(out / "bench.json")
+    with atomic_path(out / "bench.md") as tmp:
+        tmp.write_text(f"# {title}\n\n{json.dumps(settings)}\n\n" + markdown_table(result["summary"]))
+    written.append(out / "bench.md")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return written
+    names = list(result["summary"])
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 4))
+    xs = range(len(names))
+    for offset, key, label in [(-0.2, "psnr", "full image"), (0.2, "psnr_unseen", "unseen pixels")]:
+        means = [result["summary"][n].get(key, (0, 0))[0] for n in names]
+        stds = [result["summary"][n].get(key, (0, 0))[1] for n in names]
+        ax.bar([x + offset for x in xs], means, 0.4, yerr=stds, label=label, capsize=3)
+    ax.set_xticks(list(xs), names, rotation=30, ha="right")
+    ax.set_ylabel("PSNR (dB)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(out / "bench.png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    written.append(out / "bench.png")
+    return written
+
+
+def tune_sigma(
+    images: list[Path],
+    sigmas: list[float],
+    cfg: FitConfig,
+    train_stride: int = 2,
+    size: tuple[int, int] | None = None,
+    preset: str = "ffn-gauss",
+    log=print,
+) -> dict:
+    """Mean held-out PSNR for each Gaussian scale σ; ``best`` is the highest."""
+    if not sigmas or any(s <= 0 for s in sigmas):
+        raise InrkitError("sigmas must be a non-empty list of positive numbers")
+    if train_stride < 2:
+        raise InrkitError("tuning scores held-out pixels, so it needs --train-stride of at least 2")
+    if get_preset(preset).field.encoding.kind != "gaussian":
+        raise InrkitError(f"preset {preset!r} has no Gaussian Fourier features to tune")
+    scores = {}
+    for sigma in sigmas:
+
+        def set_sigma(p, sigma=sigma):
+            p.field.encoding.sigma = sigma
+
+        r = bench_images(images, [preset], cfg, train_stride, size, {preset: set_sigma}, log=lambda *_: None)
+        scores[sigma] = r["summary"][preset]["psnr_unseen"][0]
+        log(f"sigma {sigma:6.2f}: held-out PSNR {scores[sigma]:.2f} dB")
+    best = max(scores, key=scores.get)
+    return {"preset": preset, "scores": scores, "best": best, "fit": dataclasses.asdict(cfg)}

@@ -1,0 +1,88 @@
+"""The comparison (`inrkit bench images`) and σ-search (`inrkit tune`) commands."""
+import json
+
+import numpy as np
+import pytest
+
+from inrkit.bench import list_images, summarise
+from inrkit.cli import main
+
+
+@pytest.fixture
+def folder(tmp_path):
+    import imageio.v3 as iio
+
+    rng = np.random.default_rng(0)
+    d = tmp_path / "imgs"
+    d.mkdir()
+    yy, xx = np.mgrid[0:24, 0:24] / 24
+    for i in range(2):
+        img = np.stack([np.sin(6 * xx + i), np.cos(5 * yy), xx * yy], -1) * 0.5 + 0.5
+        img = img + 0.02 * rng.standard_normal(img.shape)
+        iio.imwrite(d / f"{i:02d}.png", (np.clip(img, 0, 1) * 255).astype(np.uint8))
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+def test_bench_images_table(folder, tmp_path):
+    out = tmp_path / "out"
+    args = ["bench", "images", str(folder), "--presets", "ngp", "relu", "--steps", "15", "--out", str(out),
+            "--device", "cpu", "--compile", "off"]
+    assert main(args) == 0
+    data = json.loads((out / "bench.json").read_text())
+    assert len(data["runs"]) == 4  # 2 images x 2 presets; notes.txt ignored
+    assert set(data["summary"]) == {"ngp", "relu"}
+    for st in data["summary"].values():
+        assert st["n"] == 2
+        mean, std = st["psnr"]
+        assert 5 < mean < 80 and std >= 0
+        assert st["psnr_unseen"][0] <= mean + 1e-9 or st["psnr_unseen"][0] < 80
+    md = (out / "bench.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| ngp") or line.startswith("| relu")]
+    assert len(rows) == 2 and all(r.count("±") >= 3 for r in rows)
+    if pytest.importorskip("matplotlib"):
+        assert (out / "bench.png").stat().st_size > 0
+
+
+def test_summary_statistics():
+    runs = [{"preset": "a", "psnr": 10.0, "seconds": 1.0, "params": 5},
+            {"preset": "a", "psnr": 14.0, "seconds": 3.0, "params": 5}]
+    s = summarise(runs, ["a"])["a"]
+    assert s["psnr"] == (12.0, pytest.approx(2 ** 1.5))  # sample standard deviation of 10, 14
+    assert s["seconds"][0] == 2.0 and "psnr_unseen" not in s
+
+
+def test_tune_picks_a_sigma(folder, tmp_path):
+    out = tmp_path / "tune"
+    assert main(["tune", str(folder), "--sigmas", "1", "8", "--steps", "15", "--out", str(out), "--device", "cpu",
+                 "--compile", "off"]) == 0
+    data = json.loads((out / "tune.json").read_text())
+    assert float(data["best"]) in (1.0, 8.0)
+    assert set(map(float, data["scores"])) == {1.0, 8.0}
+    assert data["scores"][str(data["best"])] == max(data["scores"].values())
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["bench", "images", "/nonexistent"], "does not exist"),
+        (["bench", "images", "{empty}"], "holds no images"),
+        (["bench", "images", "{folder}", "--presets", "nope"], "unknown preset"),
+        (["bench", "images", "{folder}", "--protocol", "paper"], "unknown protocol"),
+        (["bench", "audio", "{folder}"], "unknown signal kind"),
+        (["tune", "{folder}", "--train-stride", "1"], "held-out"),
+        (["tune", "{folder}", "--sigmas", "0"], "positive"),
+        (["tune", "{folder}", "--preset", "siren"], "no Gaussian"),
+    ],
+)
+def test_errors(args, message, folder, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = [a.format(folder=folder, empty=empty) for a in args] + ["--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_list_images_limit(folder):
+    assert [p.name for p in list_images(folder, 1)] == ["00.png"]
