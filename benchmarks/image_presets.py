@@ -125,7 +125,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=60.0, help="training seconds per preset")
     ap.add_argument("--siren-budget", type=float, default=300.0, help="training seconds for the siren preset")
-    ap.add_argument("--reference-budget", type=float, default=420.0, help="seconds for the reference loop")
+    ap.add_argument("--reference-budget", type=float, default=420.0, help="seconds for the reference loop (0: skip)")
     ap.add_argument("--presets", nargs="*", default=list(inrkit.PRESETS))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
@@ -163,6 +163,10 @@ def main() -> None:
         }
         print(name, {k: v for k, v in results[name].items() if k != "history"}, flush=True)
 
+    if args.reference_budget <= 0:
+        out = {"machine": machine, "image": "sample:camera 256x256", "results": results}
+        (args.out / "image_presets_only.json").write_text(json.dumps(out, indent=1))
+        return
     # The reference runs in a fresh process, as a user runs the notebook: PyTorch's default
     # allocator settings, untouched by inrkit's reuse_freed_memory() in this process.
     import multiprocessing as mp

@@ -53,6 +53,7 @@ def test_checkpoint_round_trip_identical(tmp_path, small, fast, preset):
 def test_resume_continues_identically(tmp_path, small, fast):
     # 20 steps straight == 10 steps, then resume to 20 (same seed, optimiser state restored).
     a, optim = _ngp(small)
+    optim.schedule = "none"  # a decaying schedule spans each run's own --steps, so the split run would differ
     ra = inrkit.fit(a, small, fast(steps=20, eval_every=10), optim)
     b, _ = _ngp(small)
     inrkit.fit(b, small, fast(steps=10, eval_every=10), optim, out_dir=tmp_path)
@@ -111,14 +112,13 @@ def test_bad_fit_config(small, fast, kw, match):
 
 
 def test_schedules_follow_their_formulas(small, fast):
-    from inrkit.train import _lr_lambda
+    from inrkit.train import lr_factor
 
     o = inrkit.OptimConfig(schedule="cosine", final_lr_ratio=0.1)
-    f = _lr_lambda(o, 100)
-    assert f(0) == pytest.approx(1.0) and f(50) == pytest.approx(0.55) and f(100) == pytest.approx(0.1)
+    assert lr_factor(o, 0) == pytest.approx(1.0) and lr_factor(o, 0.5) == pytest.approx(0.55)
+    assert lr_factor(o, 1) == pytest.approx(0.1) and lr_factor(o, 7) == pytest.approx(0.1)
     o.schedule = "exponential"
-    f = _lr_lambda(o, 100)
-    assert f(0) == pytest.approx(1.0) and f(50) == pytest.approx(0.1**0.5) and f(100) == pytest.approx(0.1)
+    assert lr_factor(o, 0.5) == pytest.approx(0.1**0.5) and lr_factor(o, 1) == pytest.approx(0.1)
     field, optim = _ngp(small)
     optim.schedule = "cosine"
     r = inrkit.fit(field, small, fast(steps=30, eval_every=30), optim)
@@ -126,6 +126,19 @@ def test_schedules_follow_their_formulas(small, fast):
     optim.schedule = "linear"
     with pytest.raises(InrkitError, match="unknown schedule"):
         inrkit.fit(field, small, fast(steps=3), optim)
+
+
+def test_schedule_spans_a_time_budget(small, fast, monkeypatch):
+    # With a time budget the schedule follows elapsed time, not the (huge) step limit.
+    import inrkit.train as train
+
+    seen = []
+    real = train.lr_factor
+    monkeypatch.setattr(train, "lr_factor", lambda o, p: seen.append(p) or real(o, p))
+    field, optim = _ngp(small)
+    optim.schedule = "exponential"
+    inrkit.fit(field, small, fast(steps=10**9, time_budget=0.5, eval_every=10**9), optim)
+    assert seen[-1] > 0.9  # the last steps ran at (nearly) the final learning rate
 
 
 def test_compiled_network_matches_plain(small, fast):

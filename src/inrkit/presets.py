@@ -89,14 +89,15 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "ngp",
             "Instant-NGP hash grid (16 levels x 2 features, 2^19 rows, coarsest 16, finest = signal size) "
-            "+ 2x64 ReLU, Adam 1e-2 β=(0.9, 0.99) ε=1e-15",
+            "+ 2x64 ReLU, Adam 1e-2 β=(0.9, 0.99) ε=1e-15 decaying to 1e-3",
             FieldConfig(
                 EncodingConfig(
                     "hashgrid", n_levels=16, n_features=2, log2_hashmap_size=19, base_resolution=16, finest_resolution=0
                 ),
                 NetworkConfig("mlp", width=64, depth=2, activation="relu"),
             ),
-            OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15),
+            # The decay is ours: at a constant 1e-2 the fit oscillates between 35 and 70 dB once past ~55 dB.
+            OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1),
         ),
         Preset(
             "gauss",

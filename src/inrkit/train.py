@@ -33,7 +33,7 @@ class FitConfig:
     """How long and how to train."""
 
     steps: int = 2000
-    """Stop after this many optimiser steps (also the schedule's horizon)."""
+    """Stop after this many optimiser steps."""
     time_budget: float = 0.0
     """Also stop once training has taken this many seconds (0: no budget). Training time counts the
     steps and the one-off caching of encodings; evaluation and checkpoint writing are not counted."""
@@ -88,14 +88,19 @@ def make_field(cfg: FieldConfig, signal, seed: int = 0) -> Field:
     return cfg.build(signal.in_dim, signal.out_dim)
 
 
-def _lr_lambda(optim: OptimConfig, steps: int):
-    r = optim.final_lr_ratio
+def lr_factor(optim: OptimConfig, progress: float) -> float:
+    """Learning-rate multiplier at ``progress`` in [0, 1] of the run.
+
+    Progress is the larger of ``step / steps`` and ``seconds / time_budget``, so a
+    schedule spans the run whichever limit ends it.
+    """
+    r, t = optim.final_lr_ratio, min(max(progress, 0.0), 1.0)
     if optim.schedule == "none":
-        return lambda t: 1.0
+        return 1.0
     if optim.schedule == "cosine":
-        return lambda t: r + (1 - r) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps))
+        return r + (1 - r) * 0.5 * (1 + math.cos(math.pi * t))
     if optim.schedule == "exponential":
-        return lambda t: r ** (min(t, steps) / steps)
+        return r**t
     raise InrkitError(f"unknown schedule {optim.schedule!r}; expected none, cosine or exponential")
 
 
@@ -123,13 +128,19 @@ def fit(
     coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
     n = coords.shape[0]
     opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(optim, cfg.steps))
+    lr_factor(optim, 0.0)  # rejects an unknown schedule before any work
+
+    def set_lr():
+        progress = step / cfg.steps
+        if cfg.time_budget:
+            progress = max(progress, seconds / cfg.time_budget)
+        for group in opt.param_groups:
+            group["lr"] = optim.lr * lr_factor(optim, progress)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     step, seconds, history = 0, 0.0, []
     if resume:
         state = torch.load(out_dir / TRAIN_STATE, map_location=device, weights_only=True)
         opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
@@ -166,7 +177,6 @@ def fit(
     def checkpoint():
         train_state = {
             "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
             "generator": gen.get_state(),
             "step": step,
             "seconds": seconds,
@@ -211,8 +221,8 @@ def fit(
                     f"the loss became {loss_value} at step {step + 1}: training diverged, "
                     f"try a lower learning rate (--lr){kept}"
                 )
+            set_lr()
             opt.step()
-            sched.step()
             step += 1
             seconds += time.perf_counter() - t0
             done = step >= cfg.steps or (cfg.time_budget and seconds >= cfg.time_budget)

@@ -190,8 +190,9 @@ class ImageSignal:
 
     @property
     def resolution(self) -> int:
-        """Largest side: the finest detail a grid encoding needs to resolve."""
-        return max(self.height, self.width)
+        """Samples across the largest side that training sees (the side over ``train_stride``):
+        the finest detail the observations can pin down, which sizes grid encodings and band limits."""
+        return max(self.height, self.width) // self.train_stride
 
     def train_mask(self) -> np.ndarray:
         """``(H, W)`` bool: pixels used for training."""
