@@ -112,28 +112,21 @@ def _fit_config(c, steps: int, time_budget: float):
 
 
 @dataclass
-class BenchImages:
-    """Fit every image in a folder with every preset; write a table (markdown, JSON) and a bar chart."""
+class _FolderFits:
+    """Options shared by the commands that fit every image of a folder."""
 
     folder: tyro.conf.Positional[Path]
     """Folder of images (PNG, JPEG, BMP, TIFF)."""
-    presets: tuple[str, ...] = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
-    """Presets to compare (ignored with --protocol ffn)."""
-    protocol: str = "fast"
-    """fast: --steps/--time-budget per image as given; ffn: the Fourier-features paper's exact setup
-    (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps; 512x512; every second pixel)."""
     train_stride: int = 2
-    """Train on every S-th pixel; PSNR on unseen pixels is reported too."""
+    """Train on every S-th pixel; the others are held out and scored."""
     steps: int = 2000
-    """Steps per image and preset."""
+    """Steps per fit."""
     time_budget: float = 0.0
-    """Seconds of training per image and preset (0: none)."""
+    """Seconds of training per fit (0: none)."""
     size: Optional[str] = None
     """Resize images to WIDTHxHEIGHT first."""
     limit: int = 0
     """Use only the first N images (0: all)."""
-    out: Path = Path("runs/bench")
-    """Output folder: bench.json, bench.md, bench.png."""
     seed: int = 0
     """Seed of every random choice."""
     device: str = "auto"
@@ -141,15 +134,33 @@ class BenchImages:
     compile: str = "auto"
     """torch.compile the network: auto, on or off."""
 
-    def run(self) -> None:
-        from .bench import FFN_PROTOCOL, bench_images, list_images, markdown_table, write_report
+    def _setup(self):
+        from .bench import list_images
         from .signals.image import parse_size
+
+        images = list_images(self.folder, self.limit or None)
+        return images, parse_size(self.size) if self.size else None
+
+
+@dataclass
+class BenchImages(_FolderFits):
+    """Fit every image in a folder with every preset; write a table (markdown, JSON) and a bar chart."""
+
+    presets: tuple[str, ...] = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
+    """Presets to compare (ignored with --protocol ffn)."""
+    protocol: str = "fast"
+    """fast: --steps/--time-budget per image as given; ffn: the Fourier-features paper's exact setup
+    (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps; 512x512; every second pixel)."""
+    out: Path = Path("runs/bench")
+    """Output folder: bench.json, bench.md, bench.png."""
+
+    def run(self) -> None:
+        from .bench import FFN_PROTOCOL, bench_images, markdown_table, write_report
 
         if self.protocol not in ("fast", "ffn"):
             raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast or ffn")
-        images = list_images(self.folder, self.limit or None)
+        images, size = self._setup()
         presets, steps, stride = list(self.presets), self.steps, self.train_stride
-        size = parse_size(self.size) if self.size else None
         budget = self.time_budget
         if self.protocol == "ffn":
             presets, steps, stride = FFN_PROTOCOL["presets"], FFN_PROTOCOL["steps"], FFN_PROTOCOL["train_stride"]
@@ -167,41 +178,21 @@ BENCH_KINDS = {"images": BenchImages}
 
 
 @dataclass
-class Tune:
+class Tune(_FolderFits):
     """Pick the Gaussian Fourier-feature scale σ on a tuning folder by PSNR on held-out pixels."""
 
-    folder: tyro.conf.Positional[Path]
-    """Folder of tuning images."""
     sigmas: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 14.0, 20.0, 40.0)
     """Scales to try."""
     preset: str = "ffn-gauss"
     """Preset whose Gaussian features are tuned."""
-    train_stride: int = 2
-    """Train on every S-th pixel, score the rest."""
-    steps: int = 2000
-    """Steps per image and σ."""
-    time_budget: float = 0.0
-    """Seconds per image and σ (0: none)."""
-    size: Optional[str] = None
-    """Resize images to WIDTHxHEIGHT first."""
-    limit: int = 0
-    """Use only the first N images (0: all)."""
     out: Path = Path("runs/tune")
     """Output folder: tune.json."""
-    seed: int = 0
-    """Seed of every random choice."""
-    device: str = "auto"
-    """auto, cpu or cuda."""
-    compile: str = "auto"
-    """torch.compile the network: auto, on or off."""
 
     def run(self) -> None:
-        from .bench import list_images, tune_sigma
+        from .bench import tune_sigma
         from .checkpoint import write_json
-        from .signals.image import parse_size
 
-        images = list_images(self.folder, self.limit or None)
-        size = parse_size(self.size) if self.size else None
+        images, size = self._setup()
         cfg = _fit_config(self, self.steps, self.time_budget)
         result = tune_sigma(images, list(self.sigmas), cfg, self.train_stride, size, self.preset)
         self.out.mkdir(parents=True, exist_ok=True)

@@ -57,8 +57,7 @@ class MLP(nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
-        if depth < 1 or width < 1:
-            raise ValueError("MLP needs depth >= 1 and width >= 1")
+        _check_size("MLP", width, depth)
         self.in_dim, self.out_dim, self.skips = in_dim, out_dim, tuple(skips)
         self.layers = nn.ModuleList()
         for i in range(depth):
@@ -78,6 +77,20 @@ class MLP(nn.Module):
         return self.out(h)
 
 
+def siren_init_(linear: nn.Linear, omega: float, is_first: bool = False) -> nn.Linear:
+    """SIREN's weight initialisation in place: ``U(±1/n)`` for a first layer, else ``U(±√(6/n)/ω0)``."""
+    n = linear.in_features
+    bound = 1 / n if is_first else math.sqrt(6 / n) / omega
+    with torch.no_grad():
+        linear.weight.uniform_(-bound, bound)
+    return linear
+
+
+def _check_size(name: str, width: int, depth: int, min_width: int = 1) -> None:
+    if depth < 1 or width < min_width:
+        raise ValueError(f"{name} needs depth >= 1 and width >= {min_width}")
+
+
 class SineLayer(nn.Module):
     """``sin(ω0 (W x + b))`` with SIREN's initialisation (Sitzmann et al. 2020, Sec. 3.2, supp. 1.5).
 
@@ -90,10 +103,7 @@ class SineLayer(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, omega: float = 30.0, is_first: bool = False):
         super().__init__()
         self.omega, self.is_first = omega, is_first
-        self.linear = nn.Linear(in_dim, out_dim)
-        bound = 1 / in_dim if is_first else math.sqrt(6 / in_dim) / omega
-        with torch.no_grad():
-            self.linear.weight.uniform_(-bound, bound)
+        self.linear = siren_init_(nn.Linear(in_dim, out_dim), omega, is_first)
 
     def preactivation(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.linear.weight * self.omega, self.linear.bias * self.omega
@@ -122,16 +132,12 @@ class Siren(nn.Module):
         hidden_omega: float = 30.0,
     ):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError("Siren needs depth >= 1 and width >= 1")
+        _check_size("Siren", width, depth)
         self.in_dim, self.out_dim = in_dim, out_dim
         layers = [SineLayer(in_dim, width, first_omega, is_first=True)]
         layers += [SineLayer(width, width, hidden_omega) for _ in range(depth - 1)]
         self.layers = nn.Sequential(*layers)
-        self.out = nn.Linear(width, out_dim)
-        bound = math.sqrt(6 / width) / hidden_omega
-        with torch.no_grad():
-            self.out.weight.uniform_(-bound, bound)
+        self.out = siren_init_(nn.Linear(width, out_dim), hidden_omega)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.layers(x))
@@ -152,8 +158,7 @@ class Gauss(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, scale: float = 10.0):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError("Gauss needs depth >= 1 and width >= 1")
+        _check_size("Gauss", width, depth)
         self.in_dim, self.out_dim, self.scale = in_dim, out_dim, scale
         self.layers = nn.ModuleList([nn.Linear(in_dim if i == 0 else width, width) for i in range(depth)])
         self.out = nn.Linear(width, out_dim)
@@ -179,8 +184,7 @@ class Wire(nn.Module):
         self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, omega: float = 20.0, sigma: float = 30.0
     ):
         super().__init__()
-        if depth < 1 or width < 2:
-            raise ValueError("Wire needs depth >= 1 and width >= 2")
+        _check_size("Wire", width, depth, min_width=2)
         self.in_dim, self.out_dim, self.omega, self.sigma = in_dim, out_dim, omega, sigma
         w = int(width / math.sqrt(2))
         self.first = nn.Linear(in_dim, w)
@@ -201,10 +205,13 @@ class Finer(nn.Module):
     """FINER: variable-periodic ``sin(ω0 (|z| + 1) z)`` (Liu et al. 2024), linear last layer.
 
     SIREN's weight initialisation; the first layer's bias is drawn from the wider
-    ``U(-k, k)`` (``first_bias_scale``, default 20 as in the authors' image
-    script), which spreads the first layer's frequencies. The scale ``|z| + 1`` is
-    treated as a constant in the backward pass, as in the reference code.
-    Recommended learning rate 5e-4 with an exponential decay to 0.1x.
+    ``U(-k, k)`` (``first_bias_scale``), which spreads the first layer's local
+    frequencies ``ω0 (2|z| + 1) W``. Defaults are the authors' image script:
+    ``k = 20`` with a first-layer ``ω0 = 1`` (with ω0 = 30 and k = 20 the first
+    layer's frequencies exceed any image's Nyquist and the fit is noise), hidden
+    ``ω0 = 30``. The scale ``|z| + 1`` is treated as a constant in the backward
+    pass, as in the reference code. Recommended learning rate 5e-4 with an
+    exponential decay to 0.1x.
     """
 
     def __init__(
@@ -213,26 +220,20 @@ class Finer(nn.Module):
         out_dim: int,
         width: int = 256,
         depth: int = 4,
-        first_omega: float = 30.0,
+        first_omega: float = 1.0,
         hidden_omega: float = 30.0,
         first_bias_scale: float = 20.0,
     ):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError("Finer needs depth >= 1 and width >= 1")
+        _check_size("Finer", width, depth)
         self.in_dim, self.out_dim = in_dim, out_dim
         self.omegas = [first_omega] + [hidden_omega] * (depth - 1)
-        self.layers = nn.ModuleList([nn.Linear(in_dim if i == 0 else width, width) for i in range(depth)])
+        self.layers = nn.ModuleList(
+            [siren_init_(nn.Linear(in_dim if i == 0 else width, width), hidden_omega, i == 0) for i in range(depth)]
+        )
         with torch.no_grad():
-            for i, layer in enumerate(self.layers):
-                n = layer.in_features
-                bound = 1 / n if i == 0 else math.sqrt(6 / n) / hidden_omega
-                layer.weight.uniform_(-bound, bound)
             self.layers[0].bias.uniform_(-first_bias_scale, first_bias_scale)
-        self.out = nn.Linear(width, out_dim)
-        bound = math.sqrt(6 / width) / hidden_omega
-        with torch.no_grad():
-            self.out.weight.uniform_(-bound, bound)
+        self.out = siren_init_(nn.Linear(width, out_dim), hidden_omega)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
@@ -273,8 +274,7 @@ class FourierNet(_MFN):
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 256, depth: int = 4, input_scale: float = 256.0):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError("FourierNet needs depth >= 1 and width >= 1")
+        _check_size("FourierNet", width, depth)
         self.in_dim, self.out_dim = in_dim, out_dim
         self.filters = nn.ModuleList([nn.Linear(in_dim, width) for _ in range(depth)])
         with torch.no_grad():
@@ -305,8 +305,7 @@ class GaborNet(_MFN):
         beta: float = 1.0,
     ):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError("GaborNet needs depth >= 1 and width >= 1")
+        _check_size("GaborNet", width, depth)
         self.in_dim, self.out_dim = in_dim, out_dim
         self.filters = nn.ModuleList([nn.Linear(in_dim, width) for _ in range(depth)])
         self.mu = nn.ParameterList([nn.Parameter(torch.rand(width, in_dim) * 2 - 1) for _ in range(depth)])

@@ -113,10 +113,11 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "finer",
-            "FINER sin(ω0(|z|+1)z), ω0=30, first bias U(±20), 4 layers of 256, Adam 5e-4 decaying to 5e-5 (Liu et al. 2024)",
+            "FINER sin(ω0(|z|+1)z), first ω0=1 with bias U(±20), hidden ω0=30, 4 layers of 256, "
+            "Adam 5e-4 decaying to 5e-5 (Liu et al. 2024)",
             FieldConfig(
                 EncodingConfig("identity"),
-                NetworkConfig("finer", width=256, depth=4, first_omega=30.0, hidden_omega=30.0, first_bias_scale=20.0),
+                NetworkConfig("finer", width=256, depth=4, first_omega=1.0, hidden_omega=30.0, first_bias_scale=20.0),
             ),
             OptimConfig(lr=5e-4, schedule="exponential", final_lr_ratio=0.1),
         ),
