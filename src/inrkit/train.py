@@ -12,6 +12,7 @@ import dataclasses
 import math
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ def fit(
     if resume:
         state = torch.load(out_dir / TRAIN_STATE, map_location=device, weights_only=True)
         opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
+        gen.set_state(state["generator"].cpu())  # generator states are CPU byte tensors on every device
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
     # What can be computed once for fixed coordinates is computed once (and counted as training time).
@@ -187,8 +188,7 @@ def fit(
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            with atomic_path(out_dir / ".write-test"):
-                pass
+            tempfile.TemporaryFile(dir=out_dir).close()  # writable? (leaves nothing behind)
         except OSError as e:
             raise InrkitError(f"cannot write to output folder {str(out_dir)!r}: {e.strerror or e}") from None
 
@@ -319,7 +319,6 @@ class _Progress:
             )
             self.task = self.bar.add_task("fit", total=total, completed=start, info="")
             self.bar.start()
-            self.start = start
 
     def update(self, step: int, psnr: float, loss: float, seconds: float):
         if self.bar is not None:
