@@ -19,31 +19,26 @@ DEFAULT_OUT = Path("runs/latest")
 
 
 @dataclass
-class FitImage:
-    """Fit a field to an image (a file, or sample:NAME from `inrkit samples`)."""
+class _Fit:
+    """Options every `inrkit fit KIND` command shares; a subclass adds its source options and
+    implements ``load_signal()`` (and may override ``preset``'s default)."""
 
-    source: tyro.conf.Positional[str] = "sample:camera"
-    """Image file (PNG, JPEG, BMP, TIFF; 8 or 16 bit; grey, RGB or RGBA) or sample:NAME."""
     preset: str = "ngp"
     """Representation and optimiser, from `inrkit presets`."""
     out: Path = DEFAULT_OUT
-    """Output folder: field.safetensors, field.json, metrics.json, history.csv, reconstruction.png."""
+    """Output folder: field.safetensors, field.json, metrics.json, history.csv and the reconstruction."""
     steps: int = 500
     """Stop after this many steps."""
     time_budget: float = 0.0
     """Also stop after this many seconds of training (0: no budget)."""
-    size: Optional[str] = None
-    """Resize the image to WIDTHxHEIGHT first (e.g. 256x256)."""
-    train_stride: int = 1
-    """Train on every S-th pixel of each row and column; metrics are on the full image."""
     lr: Optional[float] = None
     """Learning rate (default: the preset's)."""
     schedule: Optional[str] = None
     """Learning-rate schedule: none, cosine or exponential (default: the preset's)."""
     batch_size: int = 1 << 18
-    """Pixels per step; full batch when the image has no more."""
+    """Samples per step; full batch when the signal has no more."""
     eval_every: int = 50
-    """Evaluate PSNR on the full image every N steps."""
+    """Evaluate on the full signal every N steps."""
     checkpoint_every: int = 500
     """Write a resumable checkpoint every N steps."""
     resume: bool = False
@@ -57,24 +52,31 @@ class FitImage:
     progress: bool = True
     """Show a progress bar."""
 
-    def run(self) -> None:
-        from . import FitConfig, fit, get_preset, load_image, make_field
-        from .checkpoint import TRAIN_STATE, load, load_meta
-        from .signals.image import parse_size
+    def load_signal(self):
+        raise NotImplementedError
 
-        size = parse_size(self.size) if self.size else None
-        signal = load_image(self.source, size=size, train_stride=self.train_stride)
+    def fit(self, signal, make=None):
+        """Build (or, with --resume, reload) the field, fit it to ``signal``; return the FitResult.
+
+        ``make(field_config, signal, seed)`` builds a new field (default :func:`inrkit.make_field`).
+        """
+        from . import FitConfig, fit, get_preset, make_field
+        from .checkpoint import TRAIN_STATE, load, load_meta
+
         preset = get_preset(self.preset)
         if self.resume:
             if not (self.out / TRAIN_STATE).exists():
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds no {TRAIN_STATE}")
             meta = load_meta(self.out)
-            if meta.get("signal", {}).get("shape") != signal.metadata()["shape"]:
-                raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to an image of another shape")
+            if meta.get("signal", {}).get("kind") != signal.kind:
+                raise InrkitError(f"cannot resume: {str(self.out)!r} holds a {meta.get('signal', {}).get('kind')!r} "
+                                  f"field, not a {signal.kind!r} field")
+            if meta.get("signal", {}).get("shape") != signal.metadata().get("shape"):
+                raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to a {signal.kind} of another shape")
             field = load(self.out).train()
             preset = get_preset(meta.get("preset", self.preset))
         else:
-            field = make_field(preset.field, signal, seed=self.seed)
+            field = (make or make_field)(preset.field, signal, seed=self.seed)
         if self.lr is not None:
             if not self.lr > 0:
                 raise InrkitError(f"learning rate must be positive, got {self.lr}")
@@ -92,11 +94,33 @@ class FitImage:
             compile=self.compile,
             progress=self.progress,
         )
-        result = fit(field, signal, cfg, preset.optim, out_dir=self.out, resume=self.resume, meta={"preset": preset.name})
+        return fit(field, signal, cfg, preset.optim, out_dir=self.out, resume=self.resume, meta={"preset": preset.name})
+
+
+@dataclass
+class FitImage(_Fit):
+    """Fit a field to an image (a file, or sample:NAME from `inrkit samples`)."""
+
+    source: tyro.conf.Positional[str] = "sample:camera"
+    """Image file (PNG, JPEG, BMP, TIFF; 8 or 16 bit; grey, RGB or RGBA) or sample:NAME."""
+    size: Optional[str] = None
+    """Resize the image to WIDTHxHEIGHT first (e.g. 256x256)."""
+    train_stride: int = 1
+    """Train on every S-th pixel of each row and column; metrics are on the full image."""
+
+    def load_signal(self):
+        from . import load_image
+        from .signals.image import parse_size
+
+        size = parse_size(self.size) if self.size else None
+        return load_image(self.source, size=size, train_stride=self.train_stride)
+
+    def run(self) -> None:
+        result = self.fit(self.load_signal())
         m = result.metrics
         extra = f", unseen pixels {m['psnr_unseen']:.2f} dB" if "psnr_unseen" in m else ""
         print(
-            f"{preset.name} on {self.source}: PSNR {m['psnr']:.2f} dB{extra}, SSIM {m['ssim']:.4f}, "
+            f"{m['preset']} on {self.source}: PSNR {m['psnr']:.2f} dB{extra}, SSIM {m['ssim']:.4f}, "
             f"{m['steps']} steps in {m['seconds']:.1f} s, {m['params']:,} parameters -> {self.out}"
         )
 
@@ -239,7 +263,7 @@ def _parse_region(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
 
 @dataclass
 class Render:
-    """Sample a fitted field at any resolution and write an image."""
+    """Sample a fitted field at any resolution and write it (an image, for an image field)."""
 
     checkpoint: tyro.conf.Positional[Path]
     """Folder written by `inrkit fit`."""
@@ -258,31 +282,45 @@ class Render:
 
     def run(self) -> None:
         from .checkpoint import load
-        from .signals.image import parse_size, render_image, save_image
         from .train import pick_device
 
-        field = load(self.checkpoint, device=pick_device(self.device))
-        sig = field.meta.get("signal", {})
-        if sig.get("kind") != "image":
-            raise InrkitError(f"{str(self.checkpoint)!r} holds a {sig.get('kind')!r} field; render handles images")
-        h, w, c = sig["shape"]
-        region = _parse_region(self.region) if self.region else None
-        if self.size:
-            size = parse_size(self.size)
-        else:
-            if not self.scale > 0:
-                raise InrkitError(f"scale must be positive, got {self.scale}")
-            frac = (1.0, 1.0) if region is None else ((region[1][0] - region[0][0]) / 2, (region[1][1] - region[0][1]) / 2)
-            size = (max(1, round(w * self.scale * frac[0])), max(1, round(h * self.scale * frac[1])))
         if self.chunk_size < 1:
             raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
-        out = self.out or self.checkpoint / f"render_{size[0]}x{size[1]}.png"
+        field = load(self.checkpoint, device=pick_device(self.device))
+        kind = field.meta.get("signal", {}).get("kind")
+        if kind not in RENDERERS:
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; render handles {', '.join(RENDERERS)}")
+        RENDERERS[kind](self, field)
+
+    def output(self, default_name: str) -> Path:
+        """Where to write: --out, else CHECKPOINT/default_name; its folder must exist."""
+        out = self.out or self.checkpoint / default_name
         if not out.parent.is_dir():
             raise InrkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-        device = next(field.parameters()).device
-        image = render_image(field, size, c, region=region, chunk_size=self.chunk_size, device=device)
-        save_image(out, image)
-        print(f"wrote {out} ({size[0]}x{size[1]})")
+        return out
+
+
+def _render_image(r: Render, field) -> None:
+    from .signals.image import parse_size, render_image, save_image
+
+    h, w, c = field.meta["signal"]["shape"]
+    region = _parse_region(r.region) if r.region else None
+    if r.size:
+        size = parse_size(r.size)
+    else:
+        if not r.scale > 0:
+            raise InrkitError(f"scale must be positive, got {r.scale}")
+        frac = (1.0, 1.0) if region is None else ((region[1][0] - region[0][0]) / 2, (region[1][1] - region[0][1]) / 2)
+        size = (max(1, round(w * r.scale * frac[0])), max(1, round(h * r.scale * frac[1])))
+    out = r.output(f"render_{size[0]}x{size[1]}.png")
+    device = next(field.parameters()).device
+    image = render_image(field, size, c, region=region, chunk_size=r.chunk_size, device=device)
+    save_image(out, image)
+    print(f"wrote {out} ({size[0]}x{size[1]})")
+
+
+# How `inrkit render` samples a checkpoint, by the kind of signal it was fitted to.
+RENDERERS = {"image": _render_image}
 
 
 @dataclass

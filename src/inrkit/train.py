@@ -3,6 +3,21 @@
 Sample coordinates, compare the field to the observations, step Adam; evaluate
 every ``eval_every`` steps, checkpoint every ``checkpoint_every`` steps, stop at
 ``steps`` or when the training time reaches ``time_budget``.
+
+A signal tells the loop what it needs through a small protocol:
+
+- ``kind``, ``in_dim``, ``out_dim``, ``resolution`` (samples across the
+  finest axis; hash grids and BACON size themselves by it), ``metadata()``;
+- ``predict(field, device)`` -> a prediction, ``evaluate(pred, full)`` -> a dict
+  of metrics, ``save(path, pred)`` writes it;
+- either ``train_data()`` -> ``(coords (N, in_dim), values (N, out_dim))``, which
+  the field is fitted to directly (MSE), or, for signals observed through a
+  forward model (projections, k-space, derivatives, shapes, rays),
+  ``loss(field, step, batch_size, generator)`` -> a scalar tensor: the signal
+  draws its own batch from ``generator`` and applies its forward model;
+- optionally ``metric`` (the key of ``evaluate``'s dict logged in the history and
+  the progress bar, default ``"psnr"``) and ``output_name`` (the reconstruction's
+  file name in the output folder, default ``"reconstruction.png"``).
 """
 from __future__ import annotations
 
@@ -126,8 +141,11 @@ def fit(
     field = field.to(device)
     if device.type == "cpu" and cfg.reuse_cpu_memory:
         reuse_freed_memory()
-    coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
-    n = coords.shape[0]
+    signal_loss = getattr(signal, "loss", None)  # a forward model: the signal computes the loss
+    metric = getattr(signal, "metric", "psnr")
+    if signal_loss is None:
+        coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
+        n = coords.shape[0]
     opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
     lr_factor(optim, 0.0)  # rejects an unknown schedule before any work
 
@@ -147,18 +165,20 @@ def fit(
 
     # What can be computed once for fixed coordinates is computed once (and counted as training time).
     t_setup = time.perf_counter()
-    full_batch = n <= cfg.batch_size
-    enc = field.encoding
-    fixed_encoding = not any(p.requires_grad for p in enc.parameters())
     prepared = cached_features = None
-    if full_batch:
-        prepared = field.prepare(coords)
-    elif fixed_encoding and n * enc.out_dim * 4 <= cfg.cache_mb * 2**20:
-        with torch.no_grad():
-            cached_features = torch.cat([enc(c) for c in coords.split(1 << 16)])  # (N, enc.out_dim)
+    full_batch = False
+    if signal_loss is None:
+        full_batch = n <= cfg.batch_size
+        enc = field.encoding
+        fixed_encoding = not any(p.requires_grad for p in enc.parameters())
+        if full_batch:
+            prepared = field.prepare(coords)
+        elif fixed_encoding and n * enc.out_dim * 4 <= cfg.cache_mb * 2**20:
+            with torch.no_grad():
+                cached_features = torch.cat([enc(c) for c in coords.split(1 << 16)])  # (N, enc.out_dim)
     seconds += time.perf_counter() - t_setup
 
-    train_net = _maybe_compile(field.network, cfg, device)
+    train_net = _maybe_compile(field.network, cfg, device) if signal_loss is None else field.network
 
     def loss_fn(h, target):
         if getattr(field.network, "multiscale_loss", False):  # BACON: every scale fits the signal
@@ -192,20 +212,23 @@ def fit(
         except OSError as e:
             raise InrkitError(f"cannot write to output folder {str(out_dir)!r}: {e.strerror or e}") from None
 
-    progress = _Progress(cfg.steps, enabled=cfg.progress, start=step)
+    progress = _Progress(cfg.steps, metric, enabled=cfg.progress, start=step)
     field.train()
-    last_psnr = history[-1]["psnr"] if history else float("nan")
+    last_metric = history[-1][metric] if history else float("nan")
     try:
         while step < cfg.steps and not (cfg.time_budget and seconds >= cfg.time_budget):
             t0 = time.perf_counter()
             try:
-                if full_batch:
+                if signal_loss is not None:
+                    loss = signal_loss(field, step=step, batch_size=cfg.batch_size, generator=gen)
+                elif full_batch:
                     h, target = enc.encode_prepared(prepared), values
                 else:
                     idx = torch.randint(n, (cfg.batch_size,), device=device, generator=gen)  # (B,)
                     h = cached_features[idx] if cached_features is not None else enc(coords[idx])
                     target = values[idx]
-                loss = loss_fn(h, target)
+                if signal_loss is None:
+                    loss = loss_fn(h, target)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
             except Exception as e:  # a compiled network that cannot run here: fall back, once
@@ -228,11 +251,11 @@ def fit(
             done = step >= cfg.steps or (cfg.time_budget and seconds >= cfg.time_budget)
             if step % cfg.eval_every == 0 or done:
                 _, m = evaluate(full=False)
-                last_psnr = m["psnr"]
-                history.append({"step": step, "seconds": round(seconds, 4), "psnr": m["psnr"], "loss": loss_value})
+                last_metric = m[metric]
+                history.append({"step": step, "seconds": round(seconds, 4), metric: m[metric], "loss": loss_value})
             if out_dir is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not done:
                 checkpoint()
-            progress.update(step, last_psnr, loss_value, seconds)
+            progress.update(step, last_metric, loss_value, seconds)
     finally:
         progress.close()
 
@@ -250,10 +273,10 @@ def fit(
         checkpoint()
         write_json(out_dir / "metrics.json", metrics)
         with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["step", "seconds", "psnr", "loss"])
+            w = csv.DictWriter(f, fieldnames=["step", "seconds", metric, "loss"])
             w.writeheader()
             w.writerows(history)
-        signal.save(out_dir / "reconstruction.png", pred)
+        signal.save(out_dir / getattr(signal, "output_name", "reconstruction.png"), pred)
     return FitResult(field, history, metrics, pred)
 
 
@@ -302,10 +325,10 @@ def _saved_step(out_dir: Path) -> str:
 
 
 class _Progress:
-    """A rich progress bar with PSNR and steps/s, or nothing."""
+    """A rich progress bar with the signal's metric (PSNR for most) and steps/s, or nothing."""
 
-    def __init__(self, total: int, enabled: bool, start: int = 0):
-        self.bar = None
+    def __init__(self, total: int, metric: str, enabled: bool, start: int = 0):
+        self.bar, self.metric = None, metric
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -320,10 +343,11 @@ class _Progress:
             self.task = self.bar.add_task("fit", total=total, completed=start, info="")
             self.bar.start()
 
-    def update(self, step: int, psnr: float, loss: float, seconds: float):
+    def update(self, step: int, value: float, loss: float, seconds: float):
         if self.bar is not None:
             rate = step / seconds if seconds else 0.0
-            self.bar.update(self.task, completed=step, info=f"PSNR {psnr:6.2f} dB  loss {loss:.2e}  {rate:6.1f} steps/s")
+            shown = f"PSNR {value:6.2f} dB" if self.metric == "psnr" else f"{self.metric} {value:.4g}"
+            self.bar.update(self.task, completed=step, info=f"{shown}  loss {loss:.2e}  {rate:6.1f} steps/s")
 
     def close(self):
         if self.bar is not None:
