@@ -86,3 +86,20 @@ def test_errors(args, message, folder, tmp_path, capsys):
 
 def test_list_images_limit(folder):
     assert [p.name for p in list_images(folder, 1)] == ["00.png"]
+
+
+def test_bench_sigma_sets_the_gaussian_scale(folder, tmp_path):
+    def run(*extra):
+        out = tmp_path / ("o" + "".join(extra))
+        args = ["bench", "images", str(folder), "--presets", "ffn-gauss", "relu", "--steps", "5", "--limit", "1",
+                "--out", str(out), "--device", "cpu", "--compile", "off", *extra]
+        assert main(args) == 0
+        data = json.loads((out / "bench.json").read_text())
+        return data["settings"]["sigma"], {r["preset"]: r["psnr"] for r in data["runs"]}
+
+    s0, default = run()
+    s1, wide = run("--sigma", "40")
+    assert (s0, s1) == (None, 40.0)
+    assert wide["relu"] == default["relu"]  # no Gaussian features: untouched
+    assert abs(wide["ffn-gauss"] - default["ffn-gauss"]) > 1e-3
+    assert main(["bench", "images", str(folder), "--sigma", "0"]) == 2

@@ -175,14 +175,19 @@ class BenchImages(_FolderFits):
     protocol: str = "fast"
     """fast: --steps/--time-budget per image as given; ffn: the Fourier-features paper's exact setup
     (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps; 512x512; every second pixel)."""
+    sigma: Optional[float] = None
+    """Scale σ of every Gaussian Fourier-feature preset (default: the preset's 10; the paper uses 14 for text)."""
     out: Path = Path("runs/bench")
     """Output folder: bench.json, bench.md, bench.png."""
 
     def run(self) -> None:
         from .bench import FFN_PROTOCOL, bench_images, markdown_table, write_report
+        from .presets import get_preset
 
         if self.protocol not in ("fast", "ffn"):
             raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast or ffn")
+        if self.sigma is not None and not self.sigma > 0:
+            raise InrkitError(f"sigma must be positive, got {self.sigma}")
         images, size = self._setup()
         presets, steps, stride = list(self.presets), self.steps, self.train_stride
         budget = self.time_budget
@@ -190,9 +195,15 @@ class BenchImages(_FolderFits):
             presets, steps, stride = FFN_PROTOCOL["presets"], FFN_PROTOCOL["steps"], FFN_PROTOCOL["train_stride"]
             size, budget = FFN_PROTOCOL["size"], 0.0
         cfg = _fit_config(self, steps, budget)
+        overrides = {}
+        if self.sigma is not None:
+            def set_sigma(preset):
+                preset.field.encoding.sigma = self.sigma
+
+            overrides = {p: set_sigma for p in presets if get_preset(p).field.encoding.kind == "gaussian"}
         settings = {"protocol": self.protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
-                    "size": size, "images": [p.name for p in images], "folder": str(self.folder)}
-        result = bench_images(images, presets, cfg, stride, size)
+                    "size": size, "sigma": self.sigma, "images": [p.name for p in images], "folder": str(self.folder)}
+        result = bench_images(images, presets, cfg, stride, size, overrides=overrides)
         written = write_report(result, self.out, f"{self.folder.name}: {len(images)} images", settings)
         print(markdown_table(result["summary"]), end="")
         print("wrote " + ", ".join(map(str, written)))

@@ -238,7 +238,7 @@ class HashGrid(Encoding):
         frac = u - cell.to(u.dtype)  # (N, L, d)
         # Dense levels: row-major index of the cell's low corner plus each corner's fixed offset.
         base = (cell * self._strides).sum(-1)  # (N, L)
-        corner_offset = self._corners @ self._strides.T  # (2^d, L)
+        corner_offset = (self._corners[:, None, :] * self._strides[None]).sum(-1)  # (2^d, L); no integer matmul on CUDA
         idx = base[:, :, None] + corner_offset.T[None]  # (N, L, 2^d)
         hashed_levels = (~self._dense).nonzero().flatten()
         if len(hashed_levels):
