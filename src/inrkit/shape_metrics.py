@@ -5,7 +5,8 @@ Surfaces are compared through oriented point samples ``(points (N, 3), normals (
 drawn uniformly by area. With ``d(p, Q)`` the distance from ``p`` to its nearest
 neighbour in ``Q``:
 
-- Chamfer-L1 ``= (mean_p d(p, Q) + mean_q d(q, P)) / 2`` (distances, not squared);
+- Chamfer-L1 ``= (mean_p d(p, Q) + mean_q d(q, P)) / 2`` (distances, not squared), where ``d`` is
+  the exact distance to the other surface's mesh when there is one, else to its nearest sample;
 - Chamfer-L2 ``= (mean_p d(p, Q)² + mean_q d(q, P)²) / 2``;
 - normal consistency ``= (mean_p |n_p · n_nn(p)| + mean_q |n_q · n_nn(q)|) / 2``;
 - F-score at ``τ`` ``= 2 PR / (P + R)`` with precision ``P`` the fraction of predicted
@@ -52,22 +53,43 @@ def chamfer(p: np.ndarray, q: np.ndarray) -> tuple[float, float]:
     return float((dp.mean() + dq.mean()) / 2), float(((dp**2).mean() + (dq**2).mean()) / 2)
 
 
+def _to_surface(p: np.ndarray, other, mesh) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from ``p: (N, 3)`` to the other surface and the other surface's normal there: ``(N,)``, ``(N, 3)``.
+
+    ``mesh = (vertices, faces)``: exact point-to-triangle distance (point-cloud-utils) and the closest
+    face's normal; None: the nearest of the other surface's samples ``other = (points, normals)``.
+    """
+    if mesh is None:
+        d, i = _nearest(p, other[0])
+        return d, other[1][i]
+    import point_cloud_utils as pcu
+
+    v, f = np.asarray(mesh[0], np.float64), np.asarray(mesh[1], np.int32)
+    d, fid, _ = pcu.closest_points_on_mesh(np.ascontiguousarray(p, np.float64), v, f)
+    tri = v[f[fid]]  # (N, 3, 3)
+    return np.asarray(d), np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+
+
 def surface_metrics(
     pred: tuple[np.ndarray, np.ndarray],
     ref: tuple[np.ndarray, np.ndarray],
     fscore_threshold: float,
+    pred_mesh: tuple[np.ndarray, np.ndarray] | None = None,
+    ref_mesh: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """Chamfer-L1/L2, normal consistency and F-score between oriented samples ``(points, normals)``.
 
-    Distances are in the units of the points; ``fscore_threshold`` is ``τ`` in the same units.
+    Distances are in the units of the points; ``fscore_threshold`` is ``τ`` in the same units. Given
+    a surface's mesh ``(vertices, faces)``, distances to it are exact point-to-triangle distances
+    instead of distances to its nearest sample, which removes the bias of sampling (two independent
+    samplings of one surface are about half a sample spacing apart).
     """
     (p, pn), (q, qn) = pred, ref
-    dp, ip = _nearest(p, q)  # predicted -> reference (accuracy)
-    dq, iq = _nearest(q, p)  # reference -> predicted (completeness)
-    unit = lambda n: n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)  # noqa: E731
-    pn, qn = unit(pn), unit(qn)
-    nc_p = np.abs((pn * qn[ip]).sum(1)).mean()
-    nc_q = np.abs((qn * pn[iq]).sum(1)).mean()
+    dp, pn_other = _to_surface(p, ref, ref_mesh)  # predicted -> reference (accuracy)
+    dq, qn_other = _to_surface(q, pred, pred_mesh)  # reference -> predicted (completeness)
+    unit = lambda n: n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)  # noqa: E731
+    nc_p = np.abs((unit(pn) * unit(pn_other)).sum(1)).mean()
+    nc_q = np.abs((unit(qn) * unit(qn_other)).sum(1)).mean()
     precision = float((dp < fscore_threshold).mean())
     recall = float((dq < fscore_threshold).mean())
     f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0

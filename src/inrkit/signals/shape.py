@@ -447,7 +447,8 @@ class ShapeSignal:
                 n = len(self.ref[0]) if full else 10_000
                 samples = shape_metrics.sample_surface(v, f, n, seed=self.seed + 3)
                 ref = self.ref if full else (self.ref[0][:n], self.ref[1][:n])
-                out.update(shape_metrics.surface_metrics(samples, ref, tau))
+                ref_mesh = (self.data.vertices, self.data.faces) if self.data.is_mesh else None
+                out.update(shape_metrics.surface_metrics(samples, ref, tau, pred_mesh=(v, f), ref_mesh=ref_mesh))
                 out["chamfer_l1_ratio"] = out["chamfer_l1"] / self.diagonal
             if full:
                 out.update(fscore_threshold=tau, bbox_diagonal=self.diagonal, mesh_vertices=len(v), mesh_faces=len(f))
