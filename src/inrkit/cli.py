@@ -540,13 +540,17 @@ class Presets:
 
 @dataclass
 class Samples:
-    """List the built-in images (use them as sample:NAME)."""
+    """List the built-in images and shapes (use them as sample:NAME)."""
 
     def run(self) -> None:
         from .signals.image import SAMPLES
 
         for name, desc in SAMPLES.items():
             print(f"sample:{name:22s} {desc}")
+        from .signals.shape import SHAPES
+
+        for name, desc in SHAPES.items():  # shapes, for `inrkit fit sdf|occupancy`
+            print(f"sample:{name:22s} {desc} (shape)")
 
 
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}
