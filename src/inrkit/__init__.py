@@ -68,3 +68,19 @@ __all__ = [
     "save_image",
     "ssim",
 ]
+
+# Shapes: signed-distance and occupancy fields, meshes in and out.
+from .meshing import extract_mesh  # noqa: E402
+from .shape_metrics import surface_metrics  # noqa: E402
+from .signals.shape import SHAPES, ShapeData, ShapeSignal, load_shape, render_shape, save_mesh  # noqa: E402
+
+__all__ += [
+    "SHAPES",
+    "ShapeData",
+    "ShapeSignal",
+    "extract_mesh",
+    "load_shape",
+    "render_shape",
+    "save_mesh",
+    "surface_metrics",
+]

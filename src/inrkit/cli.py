@@ -128,6 +128,98 @@ class FitImage(_Fit):
 FIT_KINDS = {"image": FitImage}
 
 
+@dataclass
+class _FitShape(_Fit):
+    """Options shared by `inrkit fit sdf` and `inrkit fit occupancy`."""
+
+    source: tyro.conf.Positional[str] = "sample:torus"
+    """Mesh (OBJ, PLY, STL, OFF, GLB), oriented point cloud (PLY with normals, .xyz) or sample:NAME
+    (sphere, torus, box, capsule, cylinder)."""
+    mesh_resolution: int = 256
+    """Grid points per axis of the mesh written at the end (mesh.ply, in the input's units) and scored."""
+    detail: int = 512
+    """Finest detail in samples across the field's cube (sizes hash-grid presets' finest level)."""
+    extent: float = 0.9
+    """The shape's longest side spans [-extent, extent] of the field's cube [-1, 1]³."""
+    n_train: int = 500_000
+    """Supervised points in the training pool (mesh and occupancy modes; surface samples for a mesh
+    fitted in pointcloud mode)."""
+    fscore_ratio: float = 0.01
+    """F-score threshold τ as a fraction of the bounding-box diagonal."""
+
+    def _signal(self, mode: str, **kw):
+        from .signals.shape import ShapeSignal, load_shape
+
+        return ShapeSignal(load_shape(self.source), mode=mode, extent=self.extent, detail=self.detail,
+                           mesh_resolution=self.mesh_resolution, n_train=self.n_train,
+                           fscore_ratio=self.fscore_ratio, seed=self.seed, **kw)
+
+    def run(self) -> None:
+        result = self.fit(self.load_signal())
+        m = result.metrics
+        parts = []
+        if m.get("iou") is not None:
+            parts.append(f"IoU {m['iou']:.4f}")
+        if m.get("chamfer_l1") is not None:
+            parts.append(f"Chamfer-L1 {m['chamfer_l1']:.4g} ({100 * m['chamfer_l1_ratio']:.3f}% of the diagonal), "
+                         f"normal consistency {m['normal_consistency']:.4f}, F-score {m['fscore']:.4f}")
+        else:
+            parts.append("no surface at level 0 (no mesh written)")
+        print(f"{m['preset']} on {self.source}: {', '.join(parts)}, {m['steps']} steps in {m['seconds']:.1f} s, "
+              f"{m['params']:,} parameters -> {self.out}")
+
+
+@dataclass
+class FitSdf(_FitShape):
+    """Fit a signed-distance field to a mesh or an oriented point cloud (or sample:NAME)."""
+
+    preset: str = "ngp-sdf"
+    """Representation and optimiser, from `inrkit presets` (siren-sdf is the SIREN paper's)."""
+    mode: str = "auto"
+    """auto (mesh for a mesh, pointcloud for a point cloud), mesh (true signed distances of a closed mesh)
+    or pointcloud (the SIREN paper's losses on oriented points; a mesh is sampled)."""
+    batch_size: int = 1 << 14
+    """Points per step (pointcloud: half on the surface, half uniform in the cube)."""
+    w_surface: float = 3e3
+    """pointcloud: weight of |f| on the surface (SIREN: 3e3)."""
+    w_normal: float = 1e2
+    """pointcloud: weight of 1 - cos(∇f, n) on the surface (SIREN: 1e2)."""
+    w_off_surface: float = 1e2
+    """pointcloud: weight of exp(-α|f|) off the surface (SIREN: 1e2)."""
+    w_eikonal: float = 5e1
+    """pointcloud: weight of | ‖∇f‖ - 1 | (SIREN: 5e1)."""
+    alpha: float = 1e2
+    """pointcloud: α of the off-surface penalty (SIREN: 100)."""
+
+    def load_signal(self):
+        from .signals.shape import SdfLossWeights, load_shape
+
+        if self.mode not in ("auto", "mesh", "pointcloud"):
+            raise InrkitError(f"unknown sdf mode {self.mode!r}; expected auto, mesh or pointcloud")
+        mode = self.mode
+        if mode == "auto":
+            mode = "mesh" if load_shape(self.source).is_mesh else "pointcloud"
+        w = SdfLossWeights(self.w_surface, self.w_normal, self.w_off_surface, self.w_eikonal, self.alpha)
+        return self._signal(mode, weights=w)
+
+
+@dataclass
+class FitOccupancy(_FitShape):
+    """Fit an occupancy field (inside/outside, binary cross-entropy) to a closed mesh (or sample:NAME)."""
+
+    preset: str = "ngp-occupancy"
+    """Representation and optimiser, from `inrkit presets` (ffn-occupancy is the Fourier-features paper's)."""
+    batch_size: int = 1 << 14
+    """Labelled points per step."""
+
+    def load_signal(self):
+        return self._signal("occupancy")
+
+
+FIT_KINDS["sdf"] = FitSdf
+FIT_KINDS["occupancy"] = FitOccupancy
+
+
 def _fit_config(c, steps: int, time_budget: float):
     from .train import FitConfig
 
@@ -290,6 +382,10 @@ class Render:
     """Points evaluated at once; bounds memory."""
     device: str = "auto"
     """auto, cpu or cuda."""
+    azimuth: float = 30.0
+    """Shapes: camera azimuth in degrees around the y (up) axis, 0 looking down -z."""
+    elevation: float = 20.0
+    """Shapes: camera elevation in degrees above the xz plane."""
 
     def run(self) -> None:
         from .checkpoint import load
@@ -334,6 +430,69 @@ def _render_image(r: Render, field) -> None:
 RENDERERS = {"image": _render_image}
 
 
+def _render_shape(r: Render, field) -> None:
+    from .signals.image import parse_size, save_image
+    from .signals.shape import render_shape
+
+    size = parse_size(r.size) if r.size else (512, 512)
+    out = r.output(f"render_{size[0]}x{size[1]}.png")
+    device = next(field.parameters()).device
+    image = render_shape(field, field.meta["signal"]["kind"], size, r.azimuth, r.elevation,
+                         chunk_size=r.chunk_size, device=device)
+    save_image(out, image)
+    print(f"wrote {out} ({size[0]}x{size[1]}, azimuth {r.azimuth:g}°, elevation {r.elevation:g}°)")
+
+
+RENDERERS["sdf"] = _render_shape
+RENDERERS["occupancy"] = _render_shape
+
+
+@dataclass
+class Mesh:
+    """Extract a triangle mesh from a fitted shape field (marching cubes, in the input's units)."""
+
+    checkpoint: tyro.conf.Positional[Path]
+    """Folder written by `inrkit fit sdf` or `inrkit fit occupancy`."""
+    resolution: int = 256
+    """Grid points per axis over the field's cube."""
+    out: Optional[Path] = None
+    """Output mesh, .ply, .obj, .glb, .stl or .off (default: CHECKPOINT/mesh_N.ply)."""
+    coarse_to_fine: Optional[bool] = None
+    """Sample densely only near the surface found on a grid 8x coarser (default: on from 256 up)."""
+    chunk_size: int = 1 << 17
+    """Points evaluated at once; bounds memory."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+
+    def run(self) -> None:
+        from .checkpoint import load, load_meta
+        from .signals.shape import mesh_field, save_mesh
+        from .train import pick_device
+
+        if self.resolution < 8 or self.resolution > 4096:
+            raise InrkitError(f"mesh resolution must be between 8 and 4096, got {self.resolution}")
+        if self.chunk_size < 1:
+            raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
+        meta = load_meta(self.checkpoint)
+        kind = meta.get("signal", {}).get("kind")
+        if kind not in ("sdf", "occupancy"):
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf and occupancy fields")
+        out = self.out or self.checkpoint / f"mesh_{self.resolution}.ply"
+        from .signals.shape import SAVE_SUFFIXES
+
+        if out.suffix.lower() not in SAVE_SUFFIXES:
+            raise InrkitError(f"cannot write a mesh as {out.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
+        if not out.parent.is_dir():
+            raise InrkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        device = pick_device(self.device)
+        field = load(self.checkpoint, device=device)
+        v, f = mesh_field(field, meta["signal"], self.resolution, self.coarse_to_fine, self.chunk_size, device)
+        if len(f) == 0:
+            raise InrkitError(f"the field in {str(self.checkpoint)!r} has no surface at level 0; nothing written")
+        save_mesh(out, v, f)
+        print(f"wrote {out} ({len(v):,} vertices, {len(f):,} faces, {self.resolution}³ grid)")
+
+
 @dataclass
 class Info:
     """Print what a checkpoint holds."""
@@ -369,7 +528,11 @@ class Info:
         metrics = self.checkpoint / "metrics.json"
         if metrics.exists():
             m = json.loads(metrics.read_text())
-            rows.append(("PSNR", f"{m.get('psnr', float('nan')):.2f} dB, SSIM {m.get('ssim', float('nan')):.4f}"))
+            if "psnr" in m or not any(k in m for k in ("iou", "chamfer_l1")):
+                rows.append(("PSNR", f"{m.get('psnr', float('nan')):.2f} dB, SSIM {m.get('ssim', float('nan')):.4f}"))
+            for key in ("iou", "chamfer_l1", "normal_consistency", "fscore"):  # shapes
+                if m.get(key) is not None:
+                    rows.append((key, f"{m[key]:.4g}"))
         for k, v in rows:
             t.add_row(k, str(v))
         Console().print(t)
@@ -388,16 +551,21 @@ class Presets:
 
 @dataclass
 class Samples:
-    """List the built-in images (use them as sample:NAME)."""
+    """List the built-in images and shapes (use them as sample:NAME)."""
 
     def run(self) -> None:
         from .signals.image import SAMPLES
 
         for name, desc in SAMPLES.items():
             print(f"sample:{name:22s} {desc}")
+        from .signals.shape import SHAPES
+
+        for name, desc in SHAPES.items():  # shapes, for `inrkit fit sdf|occupancy`
+            print(f"sample:{name:22s} {desc} (shape)")
 
 
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}
+COMMANDS["mesh"] = Mesh
 GROUPS = {"fit": FIT_KINDS, "bench": BENCH_KINDS}
 
 

@@ -146,6 +146,54 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def _shape_hashgrid() -> FieldConfig:
+    # Instant-NGP's SDF setup (Müller et al. 2022, Sec. 5.2): 16 levels x 2 features, 2^19 rows, 2x64 ReLU.
+    return FieldConfig(
+        EncodingConfig("hashgrid", n_levels=16, n_features=2, log2_hashmap_size=19, base_resolution=16,
+                       finest_resolution=0),
+        NetworkConfig("mlp", width=64, depth=2, activation="relu"),
+    )
+
+
+# Shapes (`inrkit fit sdf`, `inrkit fit occupancy`): fields with a linear output (a distance or a logit).
+PRESETS.update(
+    {
+        p.name: p
+        for p in [
+            Preset(
+                "ffn-occupancy",
+                "occupancy: Gaussian Fourier features σ=12, m=256 + 8x256 ReLU, logit output, Adam 5e-4 "
+                "(Tancik et al. 2020, 3D shapes)",
+                FieldConfig(EncodingConfig("gaussian", m=256, sigma=12.0),
+                            NetworkConfig("mlp", width=256, depth=8, activation="relu")),
+                OptimConfig(lr=5e-4),
+            ),
+            Preset(
+                "siren-sdf",
+                "SDF: SIREN, 4 sine layers of 256 (the paper's 3 hidden), ω0=30, Adam 1e-4 (Sitzmann et al. 2020, Sec. 4.2)",
+                FieldConfig(EncodingConfig("identity"),
+                            NetworkConfig("siren", width=256, depth=4, first_omega=30.0, hidden_omega=30.0)),
+                OptimConfig(lr=1e-4),
+            ),
+            Preset(
+                "ngp-sdf",
+                "SDF: Instant-NGP hash grid (16 levels x 2, 2^19 rows, coarsest 16, finest = --detail) + 2x64 ReLU, "
+                "Adam 1e-2 β=(0.9, 0.99) ε=1e-15 decaying to 1e-3",
+                _shape_hashgrid(),
+                OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1),
+            ),
+            Preset(
+                "ngp-occupancy",
+                "occupancy: Instant-NGP hash grid (as ngp-sdf) + 2x64 ReLU, logit output, Adam 1e-2 β=(0.9, 0.99) "
+                "ε=1e-15 decaying to 1e-3",
+                _shape_hashgrid(),
+                OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1),
+            ),
+        ]
+    }
+)
+
+
 def get_preset(name: str) -> Preset:
     """A copy of the preset ``name`` (safe to modify)."""
     if name not in PRESETS:
