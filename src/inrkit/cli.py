@@ -179,7 +179,7 @@ class FitVideo(_Fit):
         m = result.metrics
         print(
             f"{m['preset']} on {self.source} ({sig.n_frames} frames of {sig.width}x{sig.height} at {sig.fps:g} fps): "
-            f"PSNR {m['psnr']:.2f} dB (worst frame {m['psnr_min_frame']:.2f}), SSIM {m['ssim']:.4f}, "
+            f"PSNR {m['psnr']:.2f} dB (worst frame {m['psnr_min_frame']:.2f}), SSIM {m.get('ssim', float('nan')):.4f}, "
             f"{m['steps']} steps in {m['seconds']:.1f} s -> {self.out}/{sig.output_name}"
         )
 
@@ -210,7 +210,8 @@ class FitPoisson(_Fit):
         m = result.metrics
         fixed = "its mean" if self.from_ == "gradient" else "its least-squares affine part"
         print(
-            f"{m['preset']} on {self.source} from its {self.from_} only: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} "
+            f"{m['preset']} on {self.source} from its {self.from_} only: PSNR {m['psnr']:.2f} dB, "
+            f"SSIM {m.get('ssim', float('nan')):.4f} "
             f"(the unobservable part set to the image's: {fixed}), {m['steps']} steps in {m['seconds']:.1f} s "
             f"-> {self.out}/reconstruction.png"
         )

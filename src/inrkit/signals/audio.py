@@ -77,9 +77,28 @@ def load_audio(source: str) -> "AudioSignal":
         info = sf.info(str(path))
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (N, C) in [-1, 1]
     except Exception as e:  # libsndfile reports corrupt, empty and unknown files alike
+        if _wav_header_rate(path) == 0:
+            raise InrkitError(f"audio file {source!r} declares a sample rate of 0 Hz; expected a positive rate") from None
         raise InrkitError(f"could not read {source!r} as audio (WAV, FLAC or OGG): {e}") from None
     subtype = info.subtype if info.subtype in _SUBTYPES.get(path.suffix.lower(), ()) else "PCM_16"
     return AudioSignal(data, rate, name=source, subtype=subtype)
+
+
+def _wav_header_rate(path: Path) -> int | None:
+    """The sample rate a RIFF/WAVE file's ``fmt `` chunk declares, or None when there is none to read."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], struct.unpack("<I", head[pos + 4 : pos + 8])[0]
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            return struct.unpack("<I", head[pos + 12 : pos + 16])[0]
+        pos += 8 + size + (size & 1)
+    return None
 
 
 def save_audio(path: str | Path, samples: np.ndarray, rate: int, subtype: str | None = None) -> None:

@@ -191,14 +191,15 @@ def load_video(
             f"fitting {source!r} ({kept} frames of {out_w}x{out_h}) needs about {need / 2**30:.1f} GiB but "
             f"{limit / 2**30:.1f} GiB is available; use --size, --frame-step or --max-frames to fit a smaller clip"
         )
-    frames = []
+    frames, first = [], None
     try:
         for k, frame in enumerate(_frames(path)):
             if k % frame_step:
                 continue
             frame = _as_hwc(frame, f"{source} frame {k}")
-            if frames and frame.shape != frames[0].shape:
-                raise InrkitError(f"frame {k} of {source!r} has shape {frame.shape}, unlike frame 0's {frames[0].shape}")
+            first = frame.shape if first is None else first
+            if frame.shape != first:
+                raise InrkitError(f"frame {k} of {source!r} has shape {frame.shape}, unlike frame 0's {first}")
             frames.append(_resize(frame, size))
             if max_frames and len(frames) >= max_frames:
                 break
@@ -312,14 +313,16 @@ class VideoSignal:
         return self.frames.astype(np.float32) / 255
 
     def evaluate(self, pred: np.ndarray, full: bool = True) -> dict:
-        """``psnr`` over the clip; with ``full`` also ``psnr_per_frame``, its minimum and the mean SSIM."""
+        """``psnr`` over the clip; with ``full`` also ``psnr_per_frame``, its minimum and the mean SSIM
+        (frames of at least 11x11)."""
         target = self.target()
         out = {"psnr": metrics.psnr(pred, target)}
         if full:
             per = [metrics.psnr(p, t) for p, t in zip(pred, target)]
             out["psnr_per_frame"] = [round(v, 3) for v in per]
             out["psnr_min_frame"] = min(per)
-            out["ssim"] = float(np.mean([metrics.ssim(p, t) for p, t in zip(pred, target)]))
+            if min(self.height, self.width) >= 11:  # SSIM's 11x11 Gaussian window
+                out["ssim"] = float(np.mean([metrics.ssim(p, t) for p, t in zip(pred, target)]))
         return out
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:
