@@ -5,8 +5,11 @@ Writes benchmarks/results/audio.json: per preset, the seconds of training to rea
 at most one interval), and PSNR, SNR and MSE after the time budget (5 minutes by default). The
 SIREN paper reports MSE 1.1e-5 on this clip. Run:
 
-    python benchmarks/audio.py                                  # ~11 minutes on a 2-core CPU
-    python benchmarks/audio.py --budget 60 --presets ngp        # quick look
+    python benchmarks/audio.py                                  # ~17 minutes on a 2-core CPU
+    python benchmarks/audio.py --budget 60 --runs ngp:full      # quick look
+
+A run is PRESET:BATCH, BATCH a number of samples per step or ``full`` (the SIREN paper trains full batch).
+``--merge`` keeps the other runs already in the output file.
 
 PSNR is ``10 log10(2² / MSE)`` on [-1, 1] samples (the peak-to-peak range). Training seconds
 only (evaluation excluded), one run per preset, on whatever else the machine is doing.
@@ -27,33 +30,36 @@ from inrkit.signals.audio import load_audio
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "audio" / "bach.wav"
-# siren-audio trains full batch (the paper's setup) and each step is seconds: evaluate often.
-EVAL_EVERY = {"siren-audio": 5, "ngp": 50}
+# Evaluate about every 5-10 s of training: full-batch SIREN steps take seconds here, hash-grid steps less.
+EVAL_EVERY = {("siren-audio", True): 5, ("siren-audio", False): 50, ("ngp", True): 10, ("ngp", False): 50}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", default=str(DATA))
-    ap.add_argument("--presets", nargs="+", default=["siren-audio", "ngp"])
-    ap.add_argument("--budget", type=float, default=300.0, help="seconds of training per preset")
-    ap.add_argument("--batch-size", type=int, default=0, help="samples per step (0: full batch)")
+    ap.add_argument("--runs", nargs="+", default=["siren-audio:full", "siren-audio:16384", "ngp:full"])
+    ap.add_argument("--budget", type=float, default=300.0, help="seconds of training per run")
+    ap.add_argument("--merge", action="store_true", help="keep the other runs already in --out")
     ap.add_argument("--out", default=str(HERE / "results" / "audio.json"))
     args = ap.parse_args()
 
     signal = load_audio(args.source)
-    batch = args.batch_size or signal.length
-    runs = {}
-    for name in args.presets:
+    runs = json.loads(Path(args.out).read_text())["runs"] if args.merge and Path(args.out).exists() else {}
+    for run in args.runs:
+        name, b = run.split(":")
+        full = b == "full"
+        batch = signal.length if full else int(b)
         preset = inrkit.get_preset(name)
         field = inrkit.make_field(preset.field, signal, seed=0)
         cfg = inrkit.FitConfig(steps=10**7, time_budget=args.budget, batch_size=batch,
-                               eval_every=EVAL_EVERY.get(name, 20), checkpoint_every=0, progress=False, device="cpu")
+                               eval_every=EVAL_EVERY.get((name, full), 20), checkpoint_every=0, progress=False,
+                               device="cpu")
         t = time.perf_counter()
         result = inrkit.fit(field, signal, cfg, preset.optim, meta={"preset": name})
         wall = time.perf_counter() - t
         hit = next((h for h in result.history if h["psnr"] >= 30), None)
         m = result.metrics
-        runs[name] = {
+        runs[run] = {
             "seconds_to_30db": hit["seconds"] if hit else None,
             "steps_to_30db": hit["step"] if hit else None,
             "psnr": m["psnr"], "snr": m["snr"], "mse": m["mse"],
@@ -61,7 +67,7 @@ def main() -> None:
             "params": m["params"], "batch_size": batch,
             "history": [{k: h[k] for k in ("step", "seconds", "psnr")} for h in result.history],
         }
-        print(f"{name}: 30 dB after {runs[name]['seconds_to_30db']} s; after {m['seconds']:.0f} s: PSNR {m['psnr']:.2f} dB, "
+        print(f"{run}: 30 dB after {runs[run]['seconds_to_30db']} s; after {m['seconds']:.0f} s: PSNR {m['psnr']:.2f} dB, "
               f"SNR {m['snr']:.2f} dB, MSE {m['mse']:.3g} ({m['steps']} steps)", flush=True)
     out = {
         "source": Path(args.source).name, "samples": signal.length, "rate": signal.rate,

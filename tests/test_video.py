@@ -69,14 +69,17 @@ def test_memory_guard_refuses_before_decoding(tmp_path, monkeypatch):
 
     decoded = []
     monkeypatch.setattr(video, "_frames", lambda path: decoded.append(path) or iter(()))
-    with pytest.raises(InrkitError, match=r"needs about .* GiB but .* GiB is available; use --size"):
+    with pytest.raises(InrkitError, match=r"needs about .* MiB but .* MiB is available; use --size"):
         load_video(str(tmp_path), memory_limit=1000)
     assert not decoded  # refused from the header alone
-    # The estimate covers what the fit holds: 6 frames of 16x12 RGB -> uint8 clip + float coords and values.
-    assert video.fit_memory(6, 12, 16, 3) == 6 * 12 * 16 * (3 + 12 + 12)
+    # The estimate covers what the fit holds: per pixel the uint8 clip (3), float (x, y, t) twice (24),
+    # float values, prediction and target (3 x 12).
+    assert video.fit_memory(6, 12, 16, 3) == 6 * 12 * 16 * (3 + 24 + 36)
     # --size shrinks what is held, so the same clip passes once resized to fit.
     monkeypatch.undo()
-    assert load_video(str(tmp_path), size=(4, 3), memory_limit=6 * 12 * 27).frames.shape == (6, 3, 4, 3)
+    assert load_video(str(tmp_path), size=(4, 3), memory_limit=6 * 3 * 4 * 63).frames.shape == (6, 3, 4, 3)
+    with pytest.raises(InrkitError, match="needs about"):
+        load_video(str(tmp_path), size=(4, 3), memory_limit=6 * 3 * 4 * 63 - 1)
 
 
 def test_fit_reaches_threshold_and_renders_other_rates(tmp_path, fast):

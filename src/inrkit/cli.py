@@ -513,6 +513,8 @@ class Info:
         if metrics.exists():
             m = json.loads(metrics.read_text())
             rows.append(("PSNR", f"{m.get('psnr', float('nan')):.2f} dB, SSIM {m.get('ssim', float('nan')):.4f}"))
+            if "snr" in m:  # audio
+                rows.append(("SNR", f"{m['snr']:.2f} dB, MSE {m['mse']:.3g}"))
         for k, v in rows:
             t.add_row(k, str(v))
         Console().print(t)
@@ -538,6 +540,12 @@ class Samples:
 
         for name, desc in SAMPLES.items():
             print(f"sample:{name:22s} {desc}")
+        from .signals.audio import AUDIO_SAMPLES
+        from .signals.video import VIDEO_SAMPLES
+
+        for kind, samples in (("audio", AUDIO_SAMPLES), ("video", VIDEO_SAMPLES)):
+            for name, desc in samples.items():
+                print(f"sample:{name:22s} {desc} ({kind}: inrkit fit {kind})")
 
 
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}

@@ -40,8 +40,11 @@ __all__ = [
 VIDEO_SAMPLES = {"disks": "three coloured disks orbiting over a drifting gradient, 32 frames of 64x64 at 16 fps"}
 _IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 _GIF_EXTS = {".gif"}
-# Bytes per pixel value the fit holds besides the clip: float32 value, plus float32 (x, y, t) per pixel.
-_TRAIN_BYTES_PER_PIXEL = 12
+# Bytes per pixel the fit holds besides the uint8 clip: float32 (x, y, t) twice (the loop's training
+# coordinates and their cached identity encoding), and per channel float32 training values, the
+# prediction and the float target an evaluation compares.
+_COORD_BYTES_PER_PIXEL = 2 * 3 * 4
+_BYTES_PER_VALUE = 1 + 3 * 4
 
 
 def has_codec() -> bool:
@@ -69,9 +72,10 @@ def available_memory() -> int:
 
 
 def fit_memory(frames: int, height: int, width: int, channels: int) -> int:
-    """Bytes a fit of such a clip holds: the uint8 clip plus the loop's float coordinates and values."""
+    """Bytes a fit of such a clip holds at its peak: the uint8 clip, the loop's float coordinates and values,
+    and an evaluation's prediction and target (the network's activations come on top, one batch at a time)."""
     px = frames * height * width
-    return px * channels + px * (_TRAIN_BYTES_PER_PIXEL + 4 * channels)
+    return px * (_COORD_BYTES_PER_PIXEL + _BYTES_PER_VALUE * channels)
 
 
 def _disks(t: int = 32, h: int = 64, w: int = 64) -> np.ndarray:
@@ -188,8 +192,8 @@ def load_video(
     limit = available_memory() if memory_limit is None else memory_limit
     if need > limit:
         raise InrkitError(
-            f"fitting {source!r} ({kept} frames of {out_w}x{out_h}) needs about {need / 2**30:.1f} GiB but "
-            f"{limit / 2**30:.1f} GiB is available; use --size, --frame-step or --max-frames to fit a smaller clip"
+            f"fitting {source!r} ({kept} frames of {out_w}x{out_h}) needs about {_size(need)} but "
+            f"{_size(limit)} is available; use --size, --frame-step or --max-frames to fit a smaller clip"
         )
     frames, first = [], None
     try:
@@ -210,6 +214,10 @@ def load_video(
     if not frames:
         raise InrkitError(f"video {source!r} is empty (no frames)")
     return _finish(np.stack(frames), fps / frame_step if fps else 0.0, source, None)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
