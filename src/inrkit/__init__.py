@@ -84,3 +84,11 @@ __all__ += [
     "save_mesh",
     "surface_metrics",
 ]
+
+# Signals beyond images (audio, video, Poisson) and differential operators.
+from . import diffops  # noqa: E402
+from .signals.audio import AudioSignal, load_audio  # noqa: E402
+from .signals.poisson import PoissonSignal, load_poisson  # noqa: E402
+from .signals.video import VideoSignal, load_video  # noqa: E402
+
+__all__ += ["AudioSignal", "PoissonSignal", "VideoSignal", "diffops", "load_audio", "load_poisson", "load_video"]

@@ -9,7 +9,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import tyro
 
@@ -220,6 +220,98 @@ FIT_KINDS["sdf"] = FitSdf
 FIT_KINDS["occupancy"] = FitOccupancy
 
 
+@dataclass
+class FitAudio(_Fit):
+    """Fit a field to a sound (WAV, FLAC or OGG; any channel count) or sample:NAME (chord, stereo)."""
+
+    source: tyro.conf.Positional[str] = "sample:chord"
+    """Audio file (WAV, FLAC, OGG) or sample:chord / sample:stereo (synthesised)."""
+
+    def load_signal(self):
+        from .signals.audio import load_audio
+
+        return load_audio(self.source)
+
+    def run(self) -> None:
+        sig = self.load_signal()
+        result = self.fit(sig)
+        m = result.metrics
+        print(
+            f"{m['preset']} on {self.source} ({sig.duration:.2f} s at {sig.rate} Hz, {sig.channels} channel(s)): "
+            f"PSNR {m['psnr']:.2f} dB, SNR {m['snr']:.2f} dB, MSE {m['mse']:.3g}, {m['steps']} steps in "
+            f"{m['seconds']:.1f} s -> {self.out}/reconstruction.wav"
+        )
+
+
+@dataclass
+class FitVideo(_Fit):
+    """Fit an (x, y, t) field to a video (MP4 and other containers, GIF, a folder of frames) or sample:disks."""
+
+    source: tyro.conf.Positional[str] = "sample:disks"
+    """Video file (MP4, MOV, AVI, ... with the video extra; GIF), a folder of frame images, or sample:disks."""
+    size: Optional[str] = None
+    """Resize every frame to WIDTHxHEIGHT while reading."""
+    frame_step: int = 1
+    """Keep every n-th frame."""
+    max_frames: int = 0
+    """Keep at most this many frames (0: all)."""
+    batch_size: int = 1 << 16
+    """Random pixels per step."""
+
+    def load_signal(self):
+        from .signals.image import parse_size
+        from .signals.video import load_video
+
+        size = parse_size(self.size) if self.size else None
+        return load_video(self.source, size=size, max_frames=self.max_frames, frame_step=self.frame_step)
+
+    def run(self) -> None:
+        sig = self.load_signal()
+        result = self.fit(sig)
+        m = result.metrics
+        print(
+            f"{m['preset']} on {self.source} ({sig.n_frames} frames of {sig.width}x{sig.height} at {sig.fps:g} fps): "
+            f"PSNR {m['psnr']:.2f} dB (worst frame {m['psnr_min_frame']:.2f}), SSIM {m.get('ssim', float('nan')):.4f}, "
+            f"{m['steps']} steps in {m['seconds']:.1f} s -> {self.out}/{sig.output_name}"
+        )
+
+
+@dataclass
+class FitPoisson(_Fit):
+    """Fit an image from its gradient field only or its Laplacian only (the SIREN paper's Poisson experiment)."""
+
+    source: tyro.conf.Positional[str] = "sample:camera"
+    """Image file or sample:NAME; it is turned to grey and only its derivatives are shown to the field."""
+    from_: Annotated[str, tyro.conf.arg(name="from")] = "gradient"
+    """Which derivative the field sees: gradient (Sobel) or laplacian (5-point stencil)."""
+    size: str = "256x256"
+    """Resize the image to WIDTHxHEIGHT first."""
+    preset: str = "siren"
+    """Representation and optimiser (a smooth field: siren; ReLU networks have no second derivative)."""
+    batch_size: int = 1 << 14
+    """Pixels per step (all of them when the image has fewer)."""
+
+    def load_signal(self):
+        from .signals.image import parse_size
+        from .signals.poisson import load_poisson
+
+        return load_poisson(self.source, self.from_, parse_size(self.size))
+
+    def run(self) -> None:
+        result = self.fit(self.load_signal())
+        m = result.metrics
+        fixed = "its mean" if self.from_ == "gradient" else "its least-squares affine part"
+        print(
+            f"{m['preset']} on {self.source} from its {self.from_} only: PSNR {m['psnr']:.2f} dB, "
+            f"SSIM {m.get('ssim', float('nan')):.4f} "
+            f"(the unobservable part set to the image's: {fixed}), {m['steps']} steps in {m['seconds']:.1f} s "
+            f"-> {self.out}/reconstruction.png"
+        )
+
+
+FIT_KINDS.update({"audio": FitAudio, "video": FitVideo, "poisson": FitPoisson})
+
+
 def _fit_config(c, steps: int, time_budget: float):
     from .train import FitConfig
 
@@ -386,6 +478,10 @@ class Render:
     """Shapes: camera azimuth in degrees around the y (up) axis, 0 looking down -z."""
     elevation: float = 20.0
     """Shapes: camera elevation in degrees above the xz plane."""
+    rate: Optional[int] = None
+    """Audio: sample rate of the output in Hz (default: the clip's own); the field is resampled there."""
+    fps: Optional[float] = None
+    """Video: frame rate of the output (default: the clip's own); more frames over the same duration."""
 
     def run(self) -> None:
         from .checkpoint import load
@@ -493,6 +589,64 @@ class Mesh:
         print(f"wrote {out} ({len(v):,} vertices, {len(f):,} faces, {self.resolution}³ grid)")
 
 
+def _render_audio(r: Render, field) -> None:
+    from .signals.audio import render_audio, save_audio
+
+    sig = field.meta["signal"]
+    n, channels = sig["shape"]
+    rate = sig["sample_rate"] if r.rate is None else r.rate
+    if not rate > 0:
+        raise InrkitError(f"sample rate must be a positive number of Hz, got {r.rate}")
+    m = max(1, round(n * rate / sig["sample_rate"]))  # same duration at the new rate
+    out = r.output(f"render_{rate}hz.wav")
+    samples = render_audio(field, m, channels, chunk_size=r.chunk_size, device=next(field.parameters()).device)
+    save_audio(out, samples, rate, sig.get("subtype"))
+    print(f"wrote {out} ({m} samples at {rate} Hz, {m / rate:.2f} s)")
+
+
+def _render_video(r: Render, field) -> None:
+    from .signals.image import parse_size
+    from .signals.video import render_video
+
+    sig = field.meta["signal"]
+    t, h, w, c = sig["shape"]
+    if r.size:
+        size = parse_size(r.size)
+    else:
+        if not r.scale > 0:
+            raise InrkitError(f"scale must be positive, got {r.scale}")
+        size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
+    fps = sig["fps"] if r.fps is None else r.fps
+    if not fps > 0:
+        raise InrkitError(f"frame rate must be positive, got {r.fps}")
+    frames = max(1, round(t * fps / sig["fps"]))  # same duration at the new frame rate
+    out = r.output(f"render_{size[0]}x{size[1]}_{fps:g}fps.mp4")
+    written = render_video(field, out, size, frames, fps, c, chunk_size=r.chunk_size,
+                           device=next(field.parameters()).device)
+    print(f"wrote {written} ({frames} frames of {size[0]}x{size[1]} at {fps:g} fps)")
+
+
+def _render_poisson(r: Render, field) -> None:
+    from .signals.image import parse_size, save_image
+    from .signals.poisson import align
+
+    sig = field.meta["signal"]
+    h, w, _ = sig["shape"]
+    if r.size:
+        size = parse_size(r.size)
+    else:
+        if not r.scale > 0:
+            raise InrkitError(f"scale must be positive, got {r.scale}")
+        size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
+    out = r.output(f"render_{size[0]}x{size[1]}.png")
+    raw = field.sample_grid((size[1], size[0]), chunk_size=r.chunk_size)[..., 0]  # (H, W)
+    save_image(out, align(raw, sig["mode"], sig["anchor"])[..., None])
+    print(f"wrote {out} ({size[0]}x{size[1]}, the unobservable part set from the image's)")
+
+
+RENDERERS.update({"audio": _render_audio, "video": _render_video, "poisson": _render_poisson})
+
+
 @dataclass
 class Info:
     """Print what a checkpoint holds."""
@@ -533,6 +687,8 @@ class Info:
             for key in ("iou", "chamfer_l1", "normal_consistency", "fscore"):  # shapes
                 if m.get(key) is not None:
                     rows.append((key, f"{m[key]:.4g}"))
+            if "snr" in m:  # audio
+                rows.append(("SNR", f"{m['snr']:.2f} dB, MSE {m['mse']:.3g}"))
         for k, v in rows:
             t.add_row(k, str(v))
         Console().print(t)
@@ -551,7 +707,7 @@ class Presets:
 
 @dataclass
 class Samples:
-    """List the built-in images and shapes (use them as sample:NAME)."""
+    """List the built-in samples: images, shapes, sounds and clips (use them as sample:NAME)."""
 
     def run(self) -> None:
         from .signals.image import SAMPLES
@@ -562,6 +718,12 @@ class Samples:
 
         for name, desc in SHAPES.items():  # shapes, for `inrkit fit sdf|occupancy`
             print(f"sample:{name:22s} {desc} (shape)")
+        from .signals.audio import AUDIO_SAMPLES
+        from .signals.video import VIDEO_SAMPLES
+
+        for kind, samples in (("audio", AUDIO_SAMPLES), ("video", VIDEO_SAMPLES)):
+            for name, desc in samples.items():
+                print(f"sample:{name:22s} {desc} ({kind}: inrkit fit {kind})")
 
 
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}

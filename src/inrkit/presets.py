@@ -142,6 +142,16 @@ PRESETS: dict[str, Preset] = {
             FieldConfig(EncodingConfig("identity"), NetworkConfig("bacon", width=256, depth=4, max_frequency=0.0)),
             OptimConfig(lr=1e-2),
         ),
+        Preset(
+            "siren-audio",
+            "SIREN for sound: 4 sine layers of 256, first-layer ω0=3000 on [-1, 1] time, hidden ω0=30, Adam 1e-4 "
+            "(Sitzmann et al. 2020, audio)",
+            FieldConfig(
+                EncodingConfig("identity"),
+                NetworkConfig("siren", width=256, depth=4, first_omega=3000.0, hidden_omega=30.0),
+            ),
+            OptimConfig(lr=1e-4),
+        ),
     ]
 }
 

@@ -2,3 +2,8 @@
 from .image import ImageSignal, SAMPLES, load_image, save_image
 
 __all__ = ["ImageSignal", "SAMPLES", "load_image", "save_image"]
+from .audio import AudioSignal, load_audio  # noqa: E402
+from .poisson import PoissonSignal, load_poisson  # noqa: E402
+from .video import VideoSignal, load_video  # noqa: E402
+
+__all__ += ["AudioSignal", "load_audio", "PoissonSignal", "load_poisson", "VideoSignal", "load_video"]

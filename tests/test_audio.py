@@ -1,0 +1,169 @@
+"""Audio signal: loading (WAV, FLAC, OGG; mono and multi-channel), fitting, resampling, checkpoints, bad inputs."""
+import json
+import struct
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import inrkit
+from inrkit import InrkitError
+from inrkit.cli import main
+from inrkit.encodings import EncodingConfig
+from inrkit.fields import FieldConfig
+from inrkit.networks import NetworkConfig
+from inrkit.signals.audio import AUDIO_SAMPLES, AudioSignal, load_audio, snr
+
+
+def _sine(n=800, rate=8000, f=440.0, channels=1):
+    t = np.arange(n) / rate
+    cols = [0.5 * np.sin(2 * np.pi * f * (c + 1) * t) for c in range(channels)]
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+def test_time_coordinates_at_sample_centres():
+    sig = AudioSignal(np.zeros((4, 2), np.float32), 100)
+    t, v = sig.train_data()
+    assert t.shape == (4, 1) and v.shape == (4, 2)
+    assert torch.allclose(t[:, 0], torch.tensor([-0.75, -0.25, 0.25, 0.75]))
+    assert sig.metadata()["sample_rate"] == 100 and sig.duration == pytest.approx(0.04)
+
+
+@pytest.mark.parametrize("ext,subtype,channels", [(".wav", "PCM_16", 1), (".wav", "FLOAT", 2), (".flac", "PCM_24", 3),
+                                                  (".ogg", "VORBIS", 2)])
+def test_read_formats(tmp_path, ext, subtype, channels):
+    a = _sine(4000, 16000, channels=channels)
+    path = tmp_path / f"clip{ext}"
+    sf.write(path, a, 16000, subtype=subtype)
+    sig = load_audio(str(path))
+    assert sig.samples.shape == (4000, channels) and sig.rate == 16000 and sig.out_dim == channels
+    if ext == ".ogg":  # Vorbis is lossy: the waveform comes back, not the bits
+        assert snr(sig.samples, a) > 15
+    else:
+        assert np.abs(sig.samples - a).max() < 1e-4
+
+
+def test_samples():
+    for name in AUDIO_SAMPLES:
+        sig = load_audio(f"sample:{name}")
+        assert sig.rate == 22050 and np.abs(sig.samples).max() <= 1 and sig.length >= 22050
+    assert load_audio("sample:stereo").channels == 2
+
+
+def test_metrics_closed_form():
+    x = np.array([[0.5], [-0.5], [0.5], [-0.5]], np.float32)
+    y = x + 0.05
+    sig = AudioSignal(x, 10)
+    m = sig.evaluate(y)
+    assert m["mse"] == pytest.approx(0.0025, rel=1e-5)
+    assert m["psnr"] == pytest.approx(10 * np.log10(4 / 0.0025), rel=1e-5)
+    assert m["snr"] == pytest.approx(10 * np.log10(0.25 / 0.0025), rel=1e-5)
+    assert snr(x, x) == float("inf")
+
+
+def _small_field(signal):
+    cfg = FieldConfig(EncodingConfig("hashgrid", n_levels=8, n_features=2, log2_hashmap_size=12, base_resolution=8,
+                                     finest_resolution=0), NetworkConfig("mlp", width=32, depth=2))
+    return inrkit.make_field(cfg, signal, seed=0)
+
+
+def test_short_fit_reaches_threshold_and_resamples(fast):
+    # A 440 Hz + 880 Hz tone at 8 kHz; the fitted field resampled at 16 kHz must match the tone at the new times.
+    sig = AudioSignal(_sine(800, 8000, channels=2), 8000)
+    field = _small_field(sig)
+    res = inrkit.fit(field, sig, fast(steps=100), inrkit.OptimConfig(lr=1e-2))
+    assert res.metrics["psnr"] > 40 and res.metrics["snr"] > 25
+    from inrkit.signals.audio import render_audio
+
+    up = render_audio(field, 1600, 2)  # (1600, 2): same 0.1 s at twice the rate
+    t = (np.arange(1600) + 0.5) / 16000 - 0.5 / 8000  # times of the new sample centres, on the old clock
+    truth = np.stack([0.5 * np.sin(2 * np.pi * 440 * (c + 1) * t) for c in range(2)], axis=1)
+    assert inrkit.psnr(up[2:-2], truth[2:-2], data_range=2.0) > 30
+
+
+def test_siren_audio_preset():
+    p = inrkit.get_preset("siren-audio")
+    assert p.field.network.kind == "siren" and p.field.network.first_omega == 3000
+    assert p.field.network.hidden_omega == 30 and p.optim.lr == 1e-4
+
+
+def test_cli_fit_render_info_round_trip(tmp_path, capsys):
+    src = tmp_path / "tone.wav"
+    sf.write(src, _sine(1000, 8000), 8000, subtype="FLOAT")
+    out = tmp_path / "run"
+    assert main(["fit", "audio", str(src), "--out", str(out), "--steps", "30", "--no-progress", "--compile", "off",
+                 "--device", "cpu"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert {"psnr", "snr", "mse"} <= m.keys()
+    rec, rate = sf.read(out / "reconstruction.wav", dtype="float32", always_2d=True)
+    assert rec.shape == (1000, 1) and rate == 8000
+    assert (out / "comparison.png").stat().st_size > 0
+    # The reconstruction file is the field at the samples; a reloaded field gives the same.
+    field = inrkit.load(out)
+    again = AudioSignal(rec, rate).samples
+    pred = load_audio(str(src)).predict(field)
+    assert np.abs(pred - again).max() < 1e-6
+    assert inrkit.psnr(rec, load_audio(str(src)).samples, data_range=2) == pytest.approx(m["psnr"], abs=1e-3)
+    assert main(["render", str(out), "--rate", "22050"]) == 0
+    up, r2 = sf.read(out / "render_22050hz.wav", always_2d=True)
+    assert r2 == 22050 and up.shape == (round(1000 * 22050 / 8000), 1)
+    assert main(["info", str(out)]) == 0
+    assert main(["fit", "audio", str(src), "--out", str(out), "--steps", "40", "--resume", "--no-progress",
+                 "--compile", "off", "--device", "cpu"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 40
+
+
+def test_plot_skipped_without_matplotlib(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    sig = AudioSignal(_sine(200), 8000)
+    with pytest.warns(UserWarning, match="matplotlib"):
+        sig.save(tmp_path / "reconstruction.wav", sig.samples)
+    assert (tmp_path / "reconstruction.wav").exists() and not (tmp_path / "comparison.png").exists()
+
+
+def _wav_with_rate(path, rate):
+    data = np.zeros(100, "<i2").tobytes()
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    path.write_bytes(b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + fmt + b"data"
+                     + struct.pack("<I", len(data)) + data)
+
+
+def test_bad_inputs(tmp_path, capsys):
+    _wav_with_rate(tmp_path / "zero.wav", 0)
+    with pytest.raises(InrkitError, match="sample rate of 0"):
+        load_audio(str(tmp_path / "zero.wav"))
+    with pytest.raises(InrkitError, match="sample rate"):
+        AudioSignal(np.zeros((10, 1)), 0)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(InrkitError, match="could not read"):
+        load_audio(str(tmp_path / "empty.wav"))
+    sf.write(tmp_path / "noframes.wav", np.zeros((0, 1)), 8000)
+    with pytest.raises(InrkitError, match="0 samples"):
+        load_audio(str(tmp_path / "noframes.wav"))
+    (tmp_path / "junk.flac").write_bytes(b"not audio at all" * 10)
+    with pytest.raises(InrkitError, match="could not read"):
+        load_audio(str(tmp_path / "junk.flac"))
+    with pytest.raises(InrkitError, match="does not exist"):
+        load_audio(str(tmp_path / "missing.wav"))
+    with pytest.raises(InrkitError, match="unknown audio sample"):
+        load_audio("sample:nope")
+    with pytest.raises(InrkitError, match="outside"):
+        AudioSignal(np.full((10, 1), 2.0), 100)
+    # Through the CLI: one sentence, exit status 2, nothing written.
+    assert main(["fit", "audio", str(tmp_path / "empty.wav"), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("inrkit: error:") and "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+def test_render_bad_rate(tmp_path, capsys):
+    src = tmp_path / "tone.wav"
+    sf.write(src, _sine(300, 8000), 8000)
+    out = tmp_path / "run"
+    assert main(["fit", "audio", str(src), "--out", str(out), "--steps", "5", "--no-progress", "--compile", "off",
+                 "--device", "cpu"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["render", str(out), "--rate", "0"]) == 2
+    assert "sample rate must be a positive" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == before
