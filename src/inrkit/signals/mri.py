@@ -21,6 +21,7 @@ clipped to [0, 1] and scored against the image.
 """
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -87,11 +88,25 @@ def load_mri(source: str = "sample:epi", acceleration: float = 8.0, seed: int = 
                      value_range=value_range, **info)
 
 
+def _nbytes(state) -> int:
+    """Memory held by a prepared encoding (a tensor, or an object holding sparse/dense tensors)."""
+    tensors = [state] if isinstance(state, torch.Tensor) else [v for v in vars(state).values() if isinstance(v, torch.Tensor)]
+    total = 0
+    for t in tensors:
+        if t.layout == torch.sparse_csr:
+            total += sum(x.numel() * x.element_size() for x in (t.crow_indices(), t.col_indices(), t.values()))
+        else:
+            total += t.numel() * t.element_size()
+    return total
+
+
 class MRISignal:
     """``image``: ``(H, W)`` or ``(n0, n1, n2)`` float32 in [0, 1], observed through ``mask · F image``.
 
     ``mask``: bool over the phase-encoding axes (all but the last); ``kspace``: the observed
-    coefficients (zeros elsewhere), complex64, same shape as the image.
+    coefficients (zeros elsewhere), complex64, same shape as the image. ``tv_weight``: weight of a
+    total-variation penalty on the field's grid values (0: none); ``cache_mb``: memory for encodings
+    of the fixed grid coordinates, reused across steps.
     """
 
     kind = "mri"
@@ -114,6 +129,9 @@ class MRISignal:
         self.zero_filled = np.clip(zf, 0, 1).astype(np.float32)
         self.output_name = "reconstruction.png" if self.in_dim == 2 else "slices.png"
         self._cache = None
+        self.tv_weight = 0.0
+        self.cache_mb = 1024
+        self._prepared, self._prepared_bytes, self._prepared_for = {}, 0, None
 
     @property
     def resolution(self) -> int:
@@ -135,24 +153,52 @@ class MRISignal:
             self._cache = (dev, hybrid.to(dev)[mask], mask, grid_coordinates(self.shape, device=dev))  # (M, R)
         return self._cache[1:]
 
-    def forward_kspace(self, field, readout: torch.Tensor) -> torch.Tensor:
+    def _slab(self, field, readout: torch.Tensor) -> torch.Tensor:
+        """The field on the grid at readout positions ``readout: (B,)``: ``(PE..., B)`` real.
+
+        Positions whose encoding of the fixed grid coordinates fits in ``cache_mb`` are encoded once
+        (for a hash grid, a sparse interpolation matrix: steps then cost one sparse matmul each way).
+        """
+        _, _, coords = self._device_data(readout.device)
+        if self._prepared_for is None or self._prepared_for() is not field:
+            self._prepared, self._prepared_bytes, self._prepared_for = {}, 0, weakref.ref(field)
+        cols = []
+        for r in readout.tolist():
+            state = self._prepared.get(r)
+            if state is None and self._prepared_bytes < self.cache_mb * 2**20:
+                state = field.prepare(coords[..., r, :].reshape(-1, self.in_dim))
+                self._prepared[r] = state
+                self._prepared_bytes += _nbytes(state)
+            if state is not None:
+                cols.append(field.forward_prepared(state)[:, 0])  # (plane,)
+            else:
+                cols.append(field(coords[..., r, :].reshape(-1, self.in_dim))[:, 0])
+        return torch.stack(cols, -1).reshape(*self.shape[:-1], len(cols))  # (PE..., B)
+
+    def forward_kspace(self, field, readout: torch.Tensor, slab: torch.Tensor | None = None) -> torch.Tensor:
         """The field's PE-plane spectrum at the sampled locations for readout positions ``readout: (B,)``:
         ``(M, B)`` complex, ``M`` the sampled locations (``mask`` order)."""
         _, mask, coords = self._device_data(readout.device)
-        x = field(coords[..., readout, :])[..., 0]  # (PE..., B)
+        x = field(coords[..., readout, :])[..., 0] if slab is None else slab  # (PE..., B)
         pe_dims = tuple(range(self.in_dim - 1))
         return torch.fft.fftn(x.to(torch.complex64), dim=pe_dims, norm="ortho")[mask]  # (M, B)
 
     def loss(self, field, step: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """Mean squared magnitude of the k-space residual over ``batch_size // PE-plane size`` random
-        readout positions (at least one; all of them when the batch covers the volume)."""
+        readout positions (at least one; all of them when the batch covers the volume), plus
+        ``tv_weight`` times the total variation of the field over those positions' PE planes."""
         dev = generator.device
         observed, _, _ = self._device_data(dev)
         n_ro, plane = self.shape[-1], int(np.prod(self.shape[:-1]))
         b = max(1, batch_size // plane)
         readout = torch.arange(n_ro, device=dev) if b >= n_ro else torch.randperm(n_ro, device=dev, generator=generator)[:b]
-        diff = self.forward_kspace(field, readout) - observed[:, readout]  # (M, B)
-        return (diff.real**2 + diff.imag**2).mean()
+        slab = self._slab(field, readout)  # (PE..., B)
+        diff = self.forward_kspace(field, readout, slab) - observed[:, readout]  # (M, B)
+        loss = (diff.real**2 + diff.imag**2).mean()
+        if self.tv_weight > 0:
+            tv = sum(slab.diff(dim=a).abs().mean() for a in range(self.in_dim - 1))
+            loss = loss + self.tv_weight * tv
+        return loss
 
     def predict(self, fn: Callable[[torch.Tensor], torch.Tensor], device=None) -> np.ndarray:
         """The field at every pixel/voxel, clipped to [0, 1]: the image's shape."""
