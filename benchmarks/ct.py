@@ -43,7 +43,7 @@ def main() -> None:
         preset = inrkit.get_preset(name)
         field = inrkit.make_field(preset.field, signal)
         cfg = inrkit.FitConfig(steps=args.steps, time_budget=args.time_budget, batch_size=args.batch_size,
-                               eval_every=50, compile="off", progress=False)
+                               eval_every=200, compile="off", progress=False)
         r = inrkit.fit(field, signal, cfg, preset.optim)
         m = r.metrics
         runs.append({"preset": name, **{k: m[k] for k in ("psnr", "ssim", "psnr_fbp", "ssim_fbp", "psnr_gain_over_fbp",

@@ -170,7 +170,7 @@ class FitCT(_Fit):
     def load_signal(self):
         from .signals.ct import load_ct
 
-        if self.tv_weight < 0:
+        if not self.tv_weight >= 0:
             raise InrkitError(f"tv weight must be non-negative, got {self.tv_weight}")
         signal = load_ct(self.source, views=self.views, size=self.size)
         signal.tv_weight = self.tv_weight
@@ -202,14 +202,22 @@ class FitMRI(_Fit):
     """Array to read from a .npz holding several."""
     frame: Optional[int] = None
     """Volume to take from a 4D file (0-based)."""
+    tv_weight: float = 0.03
+    """Weight of a total-variation penalty on the field's grid values (0: none)."""
     preset: str = "mri"
     """Representation and optimiser, from `inrkit presets`."""
+    batch_size: int = 1 << 14
+    """Voxels per step, in whole readout positions (at least one)."""
 
     def load_signal(self):
         from .signals.mri import load_mri
 
-        return load_mri(self.source, acceleration=self.acceleration, seed=self.mask_seed, key=self.key,
-                        frame=self.frame, center_fraction=self.center_fraction)
+        if not self.tv_weight >= 0:
+            raise InrkitError(f"tv weight must be non-negative, got {self.tv_weight}")
+        signal = load_mri(self.source, acceleration=self.acceleration, seed=self.mask_seed, key=self.key,
+                          frame=self.frame, center_fraction=self.center_fraction)
+        signal.tv_weight = self.tv_weight
+        return signal
 
     def run(self) -> None:
         m = self.fit(self.load_signal()).metrics
@@ -521,13 +529,17 @@ class Presets:
 
 @dataclass
 class Samples:
-    """List the built-in images (use them as sample:NAME)."""
+    """List the built-in images and volumes (use them as sample:NAME)."""
 
     def run(self) -> None:
         from .signals.image import SAMPLES
 
         for name, desc in SAMPLES.items():
             print(f"sample:{name:22s} {desc}")
+        from .signals.volume import VOLUME_SAMPLES
+
+        for name, desc in VOLUME_SAMPLES.items():  # for fit volume and fit mri
+            print(f"sample:{name:22s} (volume) {desc}")
 
 
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}
