@@ -5,7 +5,7 @@ scores PSNR/SSIM over all voxels; then renders the first fitted field at --rende
 with the real `inrkit render` command in a fresh process and reads its peak memory.
 Writes benchmarks/results/volume.json. Run:
 
-    python benchmarks/volume.py [--sources sample:epi sample:shepp-logan] [--presets ngp siren] [--time-budget 60]
+    python benchmarks/volume.py [--sources sample:epi sample:shepp-logan] [--presets volume ngp siren] [--time-budget 60]
 """
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sources", nargs="+", default=["sample:epi", "sample:shepp-logan"])
-    ap.add_argument("--presets", nargs="+", default=["ngp", "siren"])
+    ap.add_argument("--presets", nargs="+", default=["volume", "ngp", "siren"])
     ap.add_argument("--steps", type=int, default=100000)
     ap.add_argument("--time-budget", type=float, default=60.0)
-    ap.add_argument("--batch-size", type=int, default=1 << 16)
-    ap.add_argument("--render-size", default="256")
+    ap.add_argument("--batch-size", type=int, default=1 << 13)
+    ap.add_argument("--render-size", default="128")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a loaded machine)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
@@ -47,7 +47,7 @@ def main() -> None:
                 preset = inrkit.get_preset(name)
                 field = inrkit.make_field(preset.field, signal)
                 cfg = inrkit.FitConfig(steps=args.steps, time_budget=args.time_budget, batch_size=args.batch_size,
-                                       eval_every=100, compile="off", progress=False)
+                                       eval_every=1000, compile="off", progress=False)
                 run_dir = Path(tmp) / f"{len(runs)}"
                 m = inrkit.fit(field, signal, cfg, preset.optim, out_dir=run_dir, meta={"preset": name}).metrics
                 runs.append({"source": source, "shape": list(signal.volume.shape), "preset": name,

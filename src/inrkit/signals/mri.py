@@ -168,7 +168,7 @@ class MRISignal:
         cols = []
         for r in readout.tolist():
             state = self._prepared.get(r)
-            if state is None and self._prepared_bytes < self.cache_mb * 2**20:
+            if state is None and self._prepared_bytes < self.cache_mb * 2**20 and hasattr(field, "forward_prepared"):
                 state = field.prepare(coords[..., r, :].reshape(-1, self.in_dim))
                 self._prepared[r] = state
                 self._prepared_bytes += _nbytes(state)
