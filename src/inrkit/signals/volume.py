@@ -1,0 +1,311 @@
+"""Volumes as fields ``(x, y, z) -> value``.
+
+A volume is a 3D array of shape ``(n0, n1, n2)`` (as numpy and nibabel give it).
+Following :mod:`inrkit.grids`, coordinate ``x`` runs along the last array axis,
+``y`` along the middle one and ``z`` along the first: voxel ``(i0, i1, i2)`` sits
+at ``(x, y, z) = ((i2 + 0.5) / n2 * 2 - 1, (i1 + 0.5) / n1 * 2 - 1, (i0 + 0.5) / n0 * 2 - 1)``.
+Values are scaled to ``[0, 1]`` by the volume's minimum and maximum; the original
+range is kept in the metadata (``value_range``) and restored when a volume is
+written as ``.npy`` or NIfTI. A NIfTI file's affine and voxel size are kept too,
+so a render at another resolution is written with the affine of the same extent.
+
+Sources: ``.npy``, ``.npz`` (one array, or ``key``), NIfTI (``.nii``, ``.nii.gz``;
+a 4D file needs ``frame``), and built-in samples (``sample:NAME``, :data:`SAMPLES`).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import metrics
+from ..errors import InrkitError, atomic_path
+from ..grids import evaluate_grid
+
+__all__ = [
+    "VOLUME_SAMPLES",
+    "VolumeSignal",
+    "load_volume",
+    "read_volume",
+    "save_volume",
+    "slice_preview",
+    "save_slices",
+    "shepp_logan_3d",
+    "scaled_affine",
+    "ssim_3d",
+]
+
+VOLUME_SAMPLES = {
+    "shepp-logan": "3D Shepp-Logan phantom (Kak & Slaney's ellipsoids), 64^3, generated",
+    "epi": "first frame of nibabel's bundled example4d.nii.gz: a real EPI brain volume, 128x96x24, 2x2x2.2 mm",
+    "anatomical": "nibabel's bundled anatomical.nii: a real T1 brain volume, 33x41x25, 2 mm",
+    "mni152": "nilearn's bundled MNI152 T1 template, 197x233x189, 1 mm (needs nilearn installed)",
+}
+
+# 3D Shepp-Logan (modified contrast, as in Toft's and Schabel's phantom3d):
+# value, semi-axes (a, b, c), centre (x0, y0, z0), Euler angles (phi, theta, psi) in degrees.
+_SHEPP_LOGAN_3D = [
+    (1.0, 0.6900, 0.920, 0.810, 0.00, 0.0000, 0.00, 0, 0, 0),
+    (-0.8, 0.6624, 0.874, 0.780, 0.00, -0.0184, 0.00, 0, 0, 0),
+    (-0.2, 0.1100, 0.310, 0.220, 0.22, 0.0000, 0.00, -18, 0, 10),
+    (-0.2, 0.1600, 0.410, 0.280, -0.22, 0.0000, 0.00, 18, 0, 10),
+    (0.1, 0.2100, 0.250, 0.410, 0.00, 0.3500, -0.15, 0, 0, 0),
+    (0.1, 0.0460, 0.046, 0.050, 0.00, 0.1000, 0.25, 0, 0, 0),
+    (0.1, 0.0460, 0.046, 0.050, 0.00, -0.1000, 0.25, 0, 0, 0),
+    (0.1, 0.0460, 0.023, 0.050, -0.08, -0.6050, 0.00, 0, 0, 0),
+    (0.1, 0.0230, 0.023, 0.020, 0.00, -0.6060, 0.00, 0, 0, 0),
+    (0.1, 0.0230, 0.046, 0.020, 0.06, -0.6050, 0.00, 0, 0, 0),
+]
+
+
+def shepp_logan_3d(n: int = 64) -> np.ndarray:
+    """The 3D Shepp-Logan phantom on an ``n^3`` grid of voxel centres: ``(n, n, n)`` float32 in [0, 1].
+
+    Each ellipsoid adds its value inside ``((R (p - p0)) / (a, b, c))^2 <= 1`` with ``R`` the
+    z-x-z Euler rotation of ``(phi, theta, psi)``; ``p = (x, y, z)`` with ``y`` upwards.
+    """
+    if n < 2:
+        raise InrkitError(f"phantom size must be at least 2, got {n}")
+    c = (np.arange(n) + 0.5) / n * 2 - 1
+    z, y, x = np.meshgrid(c, -c, c, indexing="ij")  # array axes (z, y, x); y up, like the 2D phantom
+    p = np.stack([x, y, z], -1).reshape(-1, 3)  # (n^3, 3)
+    out = np.zeros(len(p), np.float64)
+    for v, a, b, cc, x0, y0, z0, phi, theta, psi in _SHEPP_LOGAN_3D:
+        phi, theta, psi = np.deg2rad([phi, theta, psi])
+        cphi, sphi, cth, sth, cpsi, spsi = np.cos(phi), np.sin(phi), np.cos(theta), np.sin(theta), np.cos(psi), np.sin(psi)
+        rot = np.array([
+            [cpsi * cphi - cth * sphi * spsi, cpsi * sphi + cth * cphi * spsi, spsi * sth],
+            [-spsi * cphi - cth * sphi * cpsi, -spsi * sphi + cth * cphi * cpsi, cpsi * sth],
+            [sth * sphi, -sth * cphi, cth],
+        ])
+        q = (p - [x0, y0, z0]) @ rot.T / [a, b, cc]  # (n^3, 3)
+        out[(q**2).sum(1) <= 1] += v
+    return np.clip(out, 0, 1).reshape(n, n, n).astype(np.float32)
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    """A data file inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise InrkitError(f"this sample needs the {package} package: pip install {package}")
+    return Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
+
+
+def _sample(name: str) -> tuple[np.ndarray, dict]:
+    if name == "shepp-logan":
+        return shepp_logan_3d(64), {}
+    if name == "epi":
+        return read_volume(_package_file("nibabel", "tests", "data", "example4d.nii.gz"), frame=0)
+    if name == "anatomical":
+        return read_volume(_package_file("nibabel", "tests", "data", "anatomical.nii"))
+    if name == "mni152":
+        return read_volume(_package_file("nilearn", "datasets", "data", "mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz"))
+    raise InrkitError(f"unknown volume sample {name!r}; expected one of {', '.join(VOLUME_SAMPLES)}")
+
+
+def read_volume(
+    path: str | Path, key: str | None = None, frame: int | None = None, ndims: tuple[int, ...] = (3,)
+) -> tuple[np.ndarray, dict]:
+    """Read a 3D array from ``.npy``, ``.npz`` or NIfTI: ``(array (n0, n1, n2), info)``.
+
+    ``info`` holds ``affine`` (4x4, voxel index to world millimetres) and ``voxel_size`` for NIfTI.
+    ``frame`` picks one volume of a 4D file; ``ndims`` are the accepted dimensionalities.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InrkitError(f"volume file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InrkitError(f"{str(path)!r} is a folder; expected a .npy, .npz, .nii or .nii.gz file")
+    name = path.name.lower()
+    info: dict = {}
+    try:
+        if name.endswith(".npy"):
+            a = np.load(path, allow_pickle=False)
+        elif name.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as z:
+                keys = list(z.keys())
+                if key is None and len(keys) != 1:
+                    raise InrkitError(f"{str(path)!r} holds arrays {keys}; choose one with --key")
+                if key is not None and key not in keys:
+                    raise InrkitError(f"{str(path)!r} has no array {key!r}; it holds {keys}")
+                a = z[key or keys[0]]
+        elif name.endswith((".nii", ".nii.gz")):
+            import nibabel as nib
+
+            img = nib.load(path)
+            a = np.asarray(img.dataobj)
+            info = {"affine": img.affine.tolist(), "voxel_size": [float(v) for v in img.header.get_zooms()[:3]]}
+        else:
+            raise InrkitError(f"{str(path)!r} is not a volume file; expected .npy, .npz, .nii or .nii.gz")
+    except InrkitError:
+        raise
+    except Exception as e:  # corrupt file: each reader raises its own type
+        raise InrkitError(f"could not read {str(path)!r} as a volume ({type(e).__name__}: {e})") from None
+    a = np.asarray(a)
+    if a.ndim == 4 and frame is not None:
+        if not 0 <= frame < a.shape[3]:
+            raise InrkitError(f"frame {frame} is out of range; {str(path)!r} has {a.shape[3]} frames")
+        a = a[..., frame]
+    elif a.ndim == 4 and a.shape[3] == 1:
+        a = a[..., 0]
+    if a.ndim not in ndims:
+        hint = " (a 4D series: pick one volume with --frame)" if a.ndim == 4 else ""
+        want = " or ".join(f"{d}D" for d in ndims)
+        raise InrkitError(f"{str(path)!r} holds an array of shape {a.shape}; expected a {want} array{hint}")
+    return a, info
+
+
+def _normalise(a: np.ndarray, what: str) -> tuple[np.ndarray, list[float]]:
+    if a.dtype == bool:
+        a = a.astype(np.float32)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise InrkitError(f"{what} has unsupported data type {a.dtype}; expected numbers")
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise InrkitError(f"{what} contains NaN or infinite values")
+    lo, hi = float(a.min()), float(a.max())
+    if hi <= lo:
+        raise InrkitError(f"{what} is constant ({lo}); there is nothing to fit")
+    return (a - lo) / (hi - lo), [lo, hi]
+
+
+def load_volume(source: str, key: str | None = None, frame: int | None = None) -> "VolumeSignal":
+    """A :class:`VolumeSignal` from a file or ``sample:NAME``."""
+    if source.startswith("sample:"):
+        a, info = _sample(source.split(":", 1)[1])
+    else:
+        a, info = read_volume(source, key=key, frame=frame)
+    if min(a.shape) < 2:
+        raise InrkitError(f"{source!r} has shape {a.shape}; every axis of a volume needs at least 2 voxels")
+    vol, value_range = _normalise(a, repr(source))
+    return VolumeSignal(vol, name=source, value_range=value_range, **info)
+
+
+def ssim_3d(pred: np.ndarray, target: np.ndarray) -> float:
+    """SSIM of two ``(n0, n1, n2)`` volumes in [0, 1] (scikit-image, Gaussian window σ=1.5, as Wang et al.)."""
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(np.asarray(pred, np.float64), np.asarray(target, np.float64), data_range=1.0,
+                                       gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+
+
+def scaled_affine(affine, old_shape, new_shape) -> np.ndarray:
+    """The affine of a regrid of the same extent: new voxel ``i'`` is old voxel ``(i' + 0.5) n / n' - 0.5``."""
+    s = np.asarray(old_shape, float) / np.asarray(new_shape, float)
+    m = np.eye(4)
+    m[:3, :3] = np.diag(s)
+    m[:3, 3] = 0.5 * s - 0.5
+    return np.asarray(affine, float) @ m
+
+
+def save_volume(path: str | Path, vol: np.ndarray, affine=None) -> None:
+    """Write ``(n0, n1, n2)`` as ``.npy`` or NIfTI (``.nii``/``.nii.gz``, with ``affine``), atomically."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            if path.name.lower().endswith((".nii", ".nii.gz")):
+                import nibabel as nib
+
+                nib.save(nib.Nifti1Image(np.asarray(vol, np.float32), np.eye(4) if affine is None else np.asarray(affine)), tmp)
+            elif path.suffix.lower() == ".npy":
+                with open(tmp, "wb") as f:
+                    np.save(f, np.asarray(vol, np.float32))
+            else:
+                raise InrkitError(f"cannot write {str(path)!r}: expected a .npy, .nii or .nii.gz name")
+    except OSError as e:
+        raise InrkitError(f"could not write {str(path)!r}: {e.strerror or e}") from None
+
+
+def slice_preview(vol: np.ndarray, voxel_size=None, nifti: bool = False, size: int = 256) -> np.ndarray:
+    """The three mid-planes of ``(n0, n1, n2)`` values in [0, 1], side by side: ``(H, W)`` float32.
+
+    Planes are ``vol[n0//2]``, ``vol[:, n1//2]``, ``vol[:, :, n2//2]``, resampled to one physical
+    scale (``voxel_size`` per axis; the volume's longest extent becomes ``size`` pixels) and
+    bottom-padded to a common height. With ``nifti`` the planes are rotated so that the second
+    index axis points up, as neuroimaging viewers show them.
+    """
+    from skimage.transform import resize
+
+    vs = np.ones(3) if voxel_size is None else np.asarray(voxel_size, float)
+    n0, n1, n2 = vol.shape
+    per_mm = size / max(np.asarray(vol.shape) * vs)
+    planes = [(vol[n0 // 2], (1, 2)), (vol[:, n1 // 2], (0, 2)), (vol[:, :, n2 // 2], (0, 1))]
+    tiles = []
+    for plane, (a, b) in planes:
+        if nifti:
+            plane, (a, b) = np.rot90(plane), (b, a)
+        shape = (max(1, round(plane.shape[0] * vs[a] * per_mm)), max(1, round(plane.shape[1] * vs[b] * per_mm)))
+        tiles.append(resize(np.asarray(plane, np.float32), shape, order=1, anti_aliasing=True))
+    height = max(t.shape[0] for t in tiles)
+    row = []
+    for t in tiles:
+        row += [np.pad(t, ((0, height - t.shape[0]), (0, 0))), np.zeros((height, 4), np.float32)]
+    return np.clip(np.concatenate(row[:-1], axis=1), 0, 1)
+
+
+def save_slices(path: str | Path, rows: list[np.ndarray], voxel_size=None, nifti: bool = False) -> None:
+    """A PNG of each volume's mid-planes, one volume per row (e.g. reference, then reconstruction)."""
+    from .image import save_image
+
+    previews = [slice_preview(v, voxel_size, nifti) for v in rows]
+    gap = np.zeros((4, previews[0].shape[1]), np.float32)
+    stacked = [p for v in previews for p in (v, gap)][:-1]
+    save_image(path, np.concatenate(stacked, axis=0)[..., None])
+
+
+class VolumeSignal:
+    """A volume ``(n0, n1, n2)`` float32 in [0, 1], fitted voxel by voxel (random voxel batches).
+
+    ``value_range``: the original ``[min, max]``; ``affine``/``voxel_size``: from NIfTI, if any.
+    """
+
+    kind = "volume"
+    in_dim = 3
+    out_dim = 1
+    metric = "psnr"
+    output_name = "slices.png"
+
+    def __init__(self, volume: np.ndarray, name: str = "", value_range=(0.0, 1.0), affine=None, voxel_size=None):
+        self.volume = np.asarray(volume, np.float32)
+        if self.volume.ndim != 3:
+            raise InrkitError(f"a volume must be 3D, got shape {self.volume.shape}")
+        self.name, self.value_range = name, [float(v) for v in value_range]
+        self.affine, self.voxel_size = affine, voxel_size
+
+    @property
+    def resolution(self) -> int:
+        return max(self.volume.shape)
+
+    def train_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every voxel: coordinates ``(N, 3)`` and values ``(N, 1)``."""
+        from ..grids import grid_coordinates
+
+        coords = grid_coordinates(self.volume.shape).reshape(-1, 3)  # (N, 3)
+        return coords, torch.from_numpy(self.volume).reshape(-1, 1)
+
+    def metadata(self) -> dict:
+        meta = {"kind": self.kind, "source": self.name, "shape": [*self.volume.shape, 1], "value_range": self.value_range}
+        if self.affine is not None:
+            meta.update(affine=self.affine, voxel_size=self.voxel_size)
+        return meta
+
+    def predict(self, fn: Callable[[torch.Tensor], torch.Tensor], device=None) -> np.ndarray:
+        """Field values at every voxel centre: ``(n0, n1, n2)`` float32 clipped to [0, 1]."""
+        return np.clip(evaluate_grid(fn, self.volume.shape, 1, device=device)[..., 0], 0, 1)
+
+    def evaluate(self, pred: np.ndarray, full: bool = True) -> dict:
+        """PSNR over all voxels; with ``full`` also 3D SSIM (scikit-image, Gaussian window)."""
+        out = {"psnr": metrics.psnr(pred, self.volume)}
+        if full and min(self.volume.shape) >= 11:  # the Gaussian window spans 11 voxels
+            out["ssim"] = ssim_3d(pred, self.volume)
+        return out
+
+    def save(self, path: str | Path, pred: np.ndarray) -> None:
+        """Slice previews (reference row, reconstruction row) at ``path`` and the volume beside it."""
+        save_slices(path, [self.volume, pred], self.voxel_size, nifti=self.affine is not None)
+        lo, hi = self.value_range
+        ext = ".nii.gz" if self.affine is not None else ".npy"
+        save_volume(Path(path).with_name("reconstruction" + ext), pred * (hi - lo) + lo, self.affine)
