@@ -68,3 +68,9 @@ __all__ = [
     "save_image",
     "ssim",
 ]
+
+from .signals.ct import CTSignal, load_ct  # noqa: E402
+from .signals.mri import MRISignal, load_mri  # noqa: E402
+from .signals.volume import VolumeSignal, load_volume  # noqa: E402
+
+__all__ += ["CTSignal", "MRISignal", "VolumeSignal", "load_ct", "load_mri", "load_volume"]

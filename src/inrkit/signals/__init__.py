@@ -2,3 +2,8 @@
 from .image import ImageSignal, SAMPLES, load_image, save_image
 
 __all__ = ["ImageSignal", "SAMPLES", "load_image", "save_image"]
+from .ct import CTSignal, load_ct  # noqa: E402
+from .mri import MRISignal, load_mri  # noqa: E402
+from .volume import VolumeSignal, load_volume  # noqa: E402
+
+__all__ += ["CTSignal", "MRISignal", "VolumeSignal", "load_ct", "load_mri", "load_volume"]
