@@ -77,7 +77,10 @@ def test_cli_fit_render_and_sinogram_file(tmp_path, capsys):
     m = json.loads((out / "metrics.json").read_text())
     assert m["views"] == 6 and "psnr_fbp" in m
     assert main(["render", str(out), "--size", "48x48"]) == 0
-    assert (out / "render_48x48.png").exists()
+    import imageio.v3 as iio
+
+    rendered = iio.imread(out / "render_48x48.png")
+    assert rendered.shape == (48, 48) and rendered[0, 0] == 0 and rendered[-1, -1] == 0  # outside the circle
     # A measured sinogram with its angles, no reference image: scored on the projections.
     sig = load_ct(views=5, size=32)
     np.savez(tmp_path / "sino.npz", sinogram=sig.sinogram, theta=sig.theta)

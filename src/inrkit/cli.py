@@ -473,7 +473,22 @@ def _render_mri(r: Render, field) -> None:
     (_render_image if len(field.meta["signal"]["shape"]) == 3 else _render_volume)(r, field)
 
 
-RENDERERS.update(volume=_render_volume, ct=_render_image, mri=_render_mri)
+def _render_ct(r: Render, field) -> None:
+    """As an image, zero outside the reconstruction circle (no ray constrains the field there)."""
+    import torch
+
+    class Disc(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.meta = inner, inner.meta
+
+        def forward(self, x):  # (N, 2) -> (N, 1)
+            return self.inner(x) * (x.square().sum(-1, keepdim=True) <= 1)
+
+    _render_image(r, Disc(field))
+
+
+RENDERERS.update(volume=_render_volume, ct=_render_ct, mri=_render_mri)
 
 
 @dataclass
