@@ -5,7 +5,7 @@ scores PSNR/SSIM over all voxels; then renders the first fitted field at --rende
 with the real `inrkit render` command in a fresh process and reads its peak memory.
 Writes benchmarks/results/volume.json. Run:
 
-    python benchmarks/volume.py [--sources sample:epi sample:shepp-logan] [--presets volume ngp siren] [--time-budget 60]
+    python benchmarks/volume.py [--sources sample:epi sample:shepp-logan] [--presets ngp siren] [--time-budget 60]
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sources", nargs="+", default=["sample:epi", "sample:shepp-logan"])
-    ap.add_argument("--presets", nargs="+", default=["volume", "ngp", "siren"])
+    ap.add_argument("--presets", nargs="+", default=["ngp", "siren"])
     ap.add_argument("--steps", type=int, default=100000)
     ap.add_argument("--time-budget", type=float, default=60.0)
     ap.add_argument("--batch-size", type=int, default=1 << 13)

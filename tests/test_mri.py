@@ -66,13 +66,13 @@ def test_forward_model_matches_torch_fft(shape):
 
 
 def test_short_fit_beats_zero_filled_2d(fast, tmp_path):
-    sig = load_mri("sample:epi", acceleration=4)  # 3D sample; take its middle slab below
-    sig = MRISignal(sig.image[:, :, 12], acceleration=4, seed=0)  # (128, 96) slice, lines mask
+    vol = load_mri("sample:epi", acceleration=4).image  # (128, 96, 24) real EPI volume
+    sig = MRISignal(vol[::2, ::2, 12], acceleration=4, seed=0)  # a (64, 48) slice, random phase-encoding lines
     preset = inrkit.get_preset("mri")
     field = inrkit.make_field(preset.field, sig)
     result = inrkit.fit(field, sig, fast(steps=150, batch_size=1 << 14, eval_every=50), preset.optim, out_dir=tmp_path)
     m = result.metrics
-    assert m["psnr"] > m["psnr_zero_filled"] + 2, m
+    assert m["psnr"] > m["psnr_zero_filled"] + 3, m
     for name in ("reconstruction.png", "zero_filled.png", "comparison.png"):
         assert (tmp_path / name).exists()
     loaded = inrkit.load(tmp_path)

@@ -92,3 +92,10 @@ from .signals.poisson import PoissonSignal, load_poisson  # noqa: E402
 from .signals.video import VideoSignal, load_video  # noqa: E402
 
 __all__ += ["AudioSignal", "PoissonSignal", "VideoSignal", "diffops", "load_audio", "load_poisson", "load_video"]
+
+# Volumes, sparse-view CT and undersampled MRI.
+from .signals.ct import CTSignal, load_ct  # noqa: E402
+from .signals.mri import MRISignal, load_mri  # noqa: E402
+from .signals.volume import VolumeSignal, load_volume  # noqa: E402
+
+__all__ += ["CTSignal", "MRISignal", "VolumeSignal", "load_ct", "load_mri", "load_volume"]

@@ -211,9 +211,8 @@ def get_preset(name: str) -> Preset:
     return PRESETS[name].copy()
 
 
-# Volumes and inverse problems (CT, MRI). Chosen by benchmarks/volume.py, ct.py and mri.py (BENCHMARKS.md):
-# hash grids fit voxels, projections and k-space fastest on a CPU; in 3D, 8 levels of 4 features (half the
-# lookups of 16 x 2, the same feature width) fit a volume to a higher PSNR in the same time.
+# Inverse problems (CT, MRI): fields fitted through a forward model. Chosen by benchmarks/ct.py and
+# benchmarks/mri.py (BENCHMARKS.md): hash grids fit the observed projections / coefficients fastest on a CPU.
 PRESETS.update(
     {
         p.name: p
@@ -232,21 +231,9 @@ PRESETS.update(
                 OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1),
             ),
             Preset(
-                "volume",
-                "volumes: hash grid (8 levels x 4 features, 2^19 rows, coarsest 16, finest = volume size) + 2x64 ReLU, "
-                "Adam 1e-2 β=(0.9, 0.99) ε=1e-15 decaying to 1e-3",
-                FieldConfig(
-                    EncodingConfig(
-                        "hashgrid", n_levels=8, n_features=4, log2_hashmap_size=19, base_resolution=16,
-                        finest_resolution=0,
-                    ),
-                    NetworkConfig("mlp", width=64, depth=2, activation="relu"),
-                ),
-                OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1),
-            ),
-            Preset(
                 "mri",
-                "undersampled MRI: hash grid (16 levels x 2 features, coarsest 16, finest = signal size) + 2x64 ReLU, "
+                "undersampled MRI: hash grid (16 levels x 2 features, coarsest 16, finest = half the largest side) "
+                "+ 2x64 ReLU, "
                 "Adam 1e-2 β=(0.9, 0.99) ε=1e-15 decaying to 1e-3",
                 FieldConfig(
                     EncodingConfig(
