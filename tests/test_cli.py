@@ -90,7 +90,7 @@ def test_resume_extends_run(tmp_path):
         (["fit", "image", "--time-budget", "-1"], "time budget"),
         (["fit", "image", "--lr", "0"], "learning rate"),
         (["fit", "image", "--out", "/proc/inrkit-cannot-write"], "cannot write"),
-        (["fit", "video"], "unknown signal kind"),
+        (["fit", "hologram"], "unknown signal kind"),
         (["explode"], "unknown command"),
         (["render", "/nonexistent"], "not an inrkit checkpoint"),
         (["info", "/nonexistent"], "not an inrkit checkpoint"),
