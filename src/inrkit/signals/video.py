@@ -352,8 +352,9 @@ def plot_comparison(path: Path, target: np.ndarray, pred: np.ndarray) -> bool:
         return False
     per = [metrics.psnr(p, t) for p, t in zip(pred, target)]
     picks = np.unique(np.linspace(0, len(target) - 1, 4).round().astype(int))
-    fig = plt.figure(figsize=(3 * len(picks), 8))
-    grid = fig.add_gridspec(3, len(picks))
+    aspect = target.shape[1] / target.shape[2]  # H / W of a frame
+    fig = plt.figure(figsize=(3 * len(picks), 2.5 + 2 * (3 * aspect + 0.4)))
+    grid = fig.add_gridspec(3, len(picks), height_ratios=[2.5, 3 * aspect + 0.4, 3 * aspect + 0.4])
     ax = fig.add_subplot(grid[0, :])
     ax.plot(np.arange(len(per)), per, marker=".")
     ax.set(xlabel="frame", ylabel="PSNR (dB)", title=f"per-frame PSNR (mean over the clip's MSE: "
