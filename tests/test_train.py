@@ -235,3 +235,17 @@ def test_forward_model_signals_fit_through_their_own_loss(tmp_path, fast):
     assert r.metrics["rel_error"] < 0.1  # recovered from blurred observations alone
     assert (tmp_path / "recon.npy").exists() and not (tmp_path / "reconstruction.png").exists()
     assert (tmp_path / "history.csv").read_text().splitlines()[0] == "step,seconds,rel_error,loss"
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    import os
+
+    from inrkit.errors import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "a.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644  # as open(..., "w") would make it

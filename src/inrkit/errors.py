@@ -17,7 +17,8 @@ class InrkitError(Exception):
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    Readers never see a half-written file and an earlier file survives a failure.
+    Readers never see a half-written file and an earlier file survives a failure. The file gets the
+    permissions a plain ``open(path, "w")`` would give (0666 less the umask), not mkstemp's 0600.
     """
     path = Path(path)
     suffix = "".join(path.suffixes)  # keep the extension: writers pick formats by it
@@ -25,6 +26,9 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
