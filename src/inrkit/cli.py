@@ -608,7 +608,8 @@ def _render_nerf(r: Render, field) -> None:
     if out.suffix.lower() not in (".mp4", ".gif"):
         raise InrkitError(f"cannot write {str(out)!r}: expected a .mp4 or .gif file name")
     device = next(field.parameters()).device
-    grid = grid_for_field(field, signal.render, device) if signal.render.sampler == "occupancy" else None
+    grid = (grid_for_field(field, signal.render, device, checkpoint=r.checkpoint)
+            if signal.render.sampler == "occupancy" else None)
     frames = []
     from rich.progress import track
 
@@ -677,6 +678,11 @@ class Eval:
         source = self.data or field.meta["signal"]["source"]
         signal = _nerf_signal_from_meta(field.meta, source, self.split, self.downscale)
         signal.render.chunk_size = self.chunk_size
+        if signal.render.sampler == "occupancy":
+            from .signals.nerf import grid_for_field
+
+            signal.grid = grid_for_field(field, signal.render, next(field.parameters()).device,
+                                         checkpoint=self.checkpoint)
         folder = self.checkpoint / f"eval_{self.split}"
         folder.mkdir(exist_ok=True)
         lpips_note = lpips_status()

@@ -375,7 +375,7 @@ def _trace_spheres(o: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         hit = (disc > 0) & (t > 0) & (t < best)
         nrm = torch.nn.functional.normalize(oc + t[:, None] * d, dim=-1)
         theta, phi = torch.acos(nrm[:, 2].clamp(-1, 1)), torch.atan2(nrm[:, 1], nrm[:, 0])
-        checker = ((torch.floor(theta / math.pi * 6) + torch.floor((phi + math.pi) / math.pi * 6)) % 2)[:, None]
+        checker = ((torch.floor(theta / math.pi * 3) + torch.floor((phi + math.pi) / math.pi * 3)) % 2)[:, None]
         albedo = checker * torch.tensor(c1, dtype=o.dtype) + (1 - checker) * torch.tensor(c2, dtype=o.dtype)
         shade = 0.35 + 0.65 * (nrm @ light).clamp(min=0)[:, None]
         colour = albedo * shade

@@ -84,9 +84,21 @@ def parse_background(text: str) -> tuple[float, float, float]:
     return rgb
 
 
-def grid_for_field(field, render: NerfRenderConfig, device, seed: int = 0, passes: int = 4) -> OccupancyGrid:
-    """An occupancy grid for a fitted field: the maximum density of ``passes`` random points per cell."""
+OCCUPANCY = "occupancy.safetensors"
+
+
+def grid_for_field(field, render: NerfRenderConfig, device, seed: int = 0, passes: int = 4,
+                   checkpoint: Path | None = None) -> OccupancyGrid:
+    """An occupancy grid for a fitted field: the maximum density of ``passes`` random points per cell,
+    limited to the cells the training views left (``occupancy.safetensors`` in ``checkpoint``: the
+    field was never trained outside them, so its density there is meaningless)."""
     grid = OccupancyGrid(render.grid_resolution, device)
+    if checkpoint is not None and (Path(checkpoint) / OCCUPANCY).exists():
+        from safetensors.torch import load_file
+
+        carved = load_file(str(Path(checkpoint) / OCCUPANCY))["carved"].bool().to(device)
+        if carved.shape == grid.carved.shape:
+            grid.carved = carved
     gen = torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
         for _ in range(passes):
@@ -281,6 +293,14 @@ class NerfSignal:
         """Write every held-out view's rendering, depth and ground truth into the folder ``path``."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
+        if self.grid is not None:  # the cells training could reach, for eval, render and meshing
+            from safetensors.torch import save_file
+
+            from ..errors import atomic_path
+
+            with atomic_path(path.parent / OCCUPANCY) as tmp:
+                save_file({"carved": self.grid.carved.to(torch.uint8).cpu().contiguous(),
+                           "mask": self.grid.mask.to(torch.uint8).cpu().contiguous()}, str(tmp))
         for i in range(len(self.test)):
             save_view(path, f"{i:03d}", pred.view(i), self.ground_truth(self.test, i))
 
