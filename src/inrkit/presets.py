@@ -212,7 +212,7 @@ def _nerf_presets() -> dict[str, NerfPreset]:
         ),
         NerfPreset(
             "nerf",
-            "original NeRF: positional encoding (10 octaves; directions 4) + 8x256 ReLU with a skip at layer 4, "
+            "original NeRF: positional encoding (10 octaves; directions 4) + 8x256 ReLU, the input re-entering at the 5th layer, "
             "view branch of 128, 64 stratified + 128 importance samples, Adam 5e-4 decaying to 5e-5",
             RadianceFieldConfig(
                 EncodingConfig("positional", n_frequencies=10, include_input=True),
