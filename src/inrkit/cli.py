@@ -418,7 +418,9 @@ class FitNerf(_Fit):
 
     data: tyro.conf.Positional[str] = "builtin:spheres"
     """Scene folder (transforms_train.json, transforms.json or poses_bounds.npy) or builtin:spheres."""
-    steps: int = 20000
+    preset: str = "auto"
+    """ngp, tensorf or nerf (`inrkit presets`); auto: ngp on a GPU, tensorf on a CPU."""
+    steps: int = 5000
     """Stop after this many steps."""
     batch_size: int = 4096
     """Rays per step."""
@@ -435,7 +437,10 @@ class FitNerf(_Fit):
 
     def get_preset(self, name: str):
         from .presets import get_nerf_preset
+        from .train import pick_device
 
+        if name == "auto":
+            name = "ngp" if pick_device(self.device).type == "cuda" else "tensorf"
         return get_nerf_preset(name)
 
     def load_signal(self):
@@ -482,7 +487,8 @@ def _nerf_signal_from_meta(meta: dict, data: Optional[str] = None, split: str = 
     from .signals.nerf import NerfRenderConfig, NerfSignal
 
     sig = meta["signal"]
-    render = NerfRenderConfig(**sig["render"])
+    known = {f.name for f in __import__("dataclasses").fields(NerfRenderConfig)}
+    render = NerfRenderConfig(**{k: v for k, v in sig["render"].items() if k in known})
     cams = sig["cameras"]
     h, w = cams["height"], cams["width"]
 

@@ -57,6 +57,8 @@ class NerfRenderConfig:
     """Training on RGBA images: composite each ray onto a random colour (so transparency is learnt)."""
     chunk_size: int = 8192
     """Rays rendered at once when rendering whole images (bounds memory)."""
+    max_points: int = 1 << 18
+    """Without gradients (rendering), the field is queried at most this many samples at a time."""
 
     def check(self) -> None:
         if self.sampler not in ("occupancy", "hierarchical"):
@@ -164,12 +166,12 @@ class NerfSignal:
             sigma_fn = None
             if cfg.early_stop_eps > 0 or cfg.alpha_threshold > 0:
                 def sigma_fn(x, _d):
-                    return field.density(x)
+                    return torch.cat([field.density(c) for c in x.split(cfg.max_points)])
             ri, t0, t1 = grid.march(o, d, cfg.step_size, generator, perturb, sigma_fn, cfg.early_stop_eps,
                                     cfg.alpha_threshold)
             tm = 0.5 * (t0 + t1)
             x = o[ri] + tm[:, None] * d[ri]  # (N, 3)
-            rgb, sigma = field(x, viewdir[ri])
+            rgb, sigma = self._query(field, x, viewdir[ri])
             w, _, _ = render_weights(t0, t1, sigma, ri, n)
             out = composite(w, rgb, tm * scale, background, ri, n)
             out["samples"] = torch.tensor(float(ri.numel()))
@@ -188,10 +190,18 @@ class NerfSignal:
         result["samples"] = torch.tensor(float(n * (cfg.coarse_samples + cfg.fine_samples)))
         return result
 
+    def _query(self, field, x: torch.Tensor, d: torch.Tensor):
+        """``field(x, d)`` for ``x, d: (N, 3)``; without gradients, ``max_points`` samples at a time."""
+        if torch.is_grad_enabled() or x.shape[0] <= self.render.max_points:
+            return field(x, d)
+        parts = [field(a, b) for a, b in zip(x.split(self.render.max_points), d.split(self.render.max_points))]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
     def _dense_pass(self, field, o, d, viewdir, t, near, far, background, scale):
         t0, t1 = intervals_from_points(t, near, far)  # (R, S)
         x = o[:, None] + t[..., None] * d[:, None]  # (R, S, 3)
-        rgb, sigma = field(x, viewdir[:, None].expand_as(x))
+        rgb, sigma = self._query(field, x.reshape(-1, 3), viewdir[:, None].expand_as(x).reshape(-1, 3))
+        rgb, sigma = rgb.reshape(*x.shape[:2], 3), sigma.reshape(x.shape[:2])  # (R, S, 3), (R, S)
         w, _, _ = render_weights(t0, t1, sigma)
         return composite(w, rgb, t * scale, background), w
 
