@@ -29,6 +29,13 @@ from .presets import PRESETS, OptimConfig, Preset, get_preset
 from .signals.image import SAMPLES, ImageSignal, load_image, render_image, save_image
 from .train import FitConfig, FitResult, fit, make_field
 
+# Radiance fields (NeRF)
+from . import nerf
+from .encodings import TensorVM
+from .fields import RadianceField, RadianceFieldConfig
+from .presets import NerfPreset, get_nerf_preset
+from .signals.nerf import NerfRenderConfig, NerfSignal
+
 __all__ = [
     "__version__",
     "BasicFourier",
@@ -67,6 +74,15 @@ __all__ = [
     "save_checkpoint",
     "save_image",
     "ssim",
+    # radiance fields
+    "nerf",
+    "NerfPreset",
+    "NerfRenderConfig",
+    "NerfSignal",
+    "RadianceField",
+    "RadianceFieldConfig",
+    "TensorVM",
+    "get_nerf_preset",
 ]
 
 # Shapes: signed-distance and occupancy fields, meshes in and out.

@@ -15,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .errors import InrkitError, atomic_path
-from .fields import Field, FieldConfig
+from .fields import Field, FieldConfig, RadianceFieldConfig
 
 __all__ = ["save_checkpoint", "load", "load_meta", "write_json"]
 
@@ -75,7 +75,9 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
     path = Path(path)
     meta = load_meta(path)
     try:
-        cfg = FieldConfig.from_dict(meta["field"])
+        # A radiance field's config says so ({"type": "radiance"}); image-style fields have no type.
+        kind = meta["field"].get("type", "field")
+        cfg = (RadianceFieldConfig if kind == "radiance" else FieldConfig).from_dict(meta["field"])
         field = cfg.build(meta["in_dim"], meta["out_dim"])
     except (TypeError, ValueError, KeyError) as e:
         raise InrkitError(f"{str(path)!r} describes a field this version cannot build ({e})") from None

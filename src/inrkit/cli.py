@@ -55,15 +55,21 @@ class _Fit:
     def load_signal(self):
         raise NotImplementedError
 
+    def get_preset(self, name: str):
+        """The preset ``name`` (a subclass may look in another table)."""
+        from . import get_preset
+
+        return get_preset(name)
+
     def fit(self, signal, make=None):
         """Build (or, with --resume, reload) the field, fit it to ``signal``; return the FitResult.
 
         ``make(field_config, signal, seed)`` builds a new field (default :func:`inrkit.make_field`).
         """
-        from . import FitConfig, fit, get_preset, make_field
+        from . import FitConfig, fit, make_field
         from .checkpoint import TRAIN_STATE, load, load_meta
 
-        preset = get_preset(self.preset)
+        preset = self.get_preset(self.preset)
         if self.resume:
             if not (self.out / TRAIN_STATE).exists():
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds no {TRAIN_STATE}")
@@ -74,7 +80,7 @@ class _Fit:
             if meta.get("signal", {}).get("shape") != signal.metadata().get("shape"):
                 raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to a {signal.kind} of another shape")
             field = load(self.out).train()
-            preset = get_preset(meta.get("preset", self.preset))
+            preset = self.get_preset(meta.get("preset", self.preset))
         else:
             field = (make or make_field)(preset.field, signal, seed=self.seed)
         if self.lr is not None:
@@ -585,7 +591,14 @@ class Render:
     rate: Optional[int] = None
     """Audio: sample rate of the output in Hz (default: the clip's own); the field is resampled there."""
     fps: Optional[float] = None
-    """Video: frame rate of the output (default: the clip's own); more frames over the same duration."""
+    """Video: frame rate of the output (default: the clip's own), more frames over the same duration;
+    NeRF: frames per second of the camera-path video (default 30)."""
+    camera_path: str = "orbit"
+    """NeRF: orbit, spiral, dataset (the held-out cameras) or a camera_path.json (nerfstudio) / transforms file."""
+    frames: int = 120
+    """NeRF: frames of an orbit or spiral."""
+    depth: bool = False
+    """NeRF: put the depth map beside each frame."""
 
     def run(self) -> None:
         from .checkpoint import load
@@ -871,6 +884,11 @@ class Presets:
 
         for p in PRESETS.values():
             print(f"{p.name:10s} {p.description}")
+        from .presets import _nerf_presets
+
+        print("\nradiance fields (inrkit fit nerf --preset NAME):")
+        for p in _nerf_presets().values():
+            print(f"{p.name:10s} {p.description}")
 
 
 @dataclass
@@ -901,6 +919,322 @@ class Samples:
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}
 COMMANDS["mesh"] = Mesh
 GROUPS = {"fit": FIT_KINDS, "bench": BENCH_KINDS}
+
+
+# ---------------------------------------------------------------- radiance fields (NeRF)
+
+
+@dataclass
+class FitNerf(_Fit):
+    """Fit a radiance field to posed photos (Blender, nerfstudio, instant-ngp or LLFF folder, or builtin:spheres)."""
+
+    data: tyro.conf.Positional[str] = "builtin:spheres"
+    """Scene folder (transforms_train.json, transforms.json or poses_bounds.npy) or builtin:spheres."""
+    preset: str = "auto"
+    """ngp, tensorf or nerf (`inrkit presets`); auto: ngp on a GPU, tensorf on a CPU."""
+    steps: int = 5000
+    """Stop after this many steps."""
+    batch_size: int = 4096
+    """Rays per step."""
+    eval_every: int = 500
+    """Render the first held-out view every N steps (the full evaluation runs at the end)."""
+    checkpoint_every: int = 2000
+    """Write a resumable checkpoint every N steps."""
+    downscale: int = 1
+    """Shrink the images by this integer factor (area average); intrinsics follow."""
+    background: str = "white"
+    """Colour RGBA views are composited onto: white, black or R,G,B in [0, 1]."""
+    scene_size: Optional[float] = None
+    """Half side of the scene box in world units (default: 1.5 for Blender, else from the cameras)."""
+
+    def get_preset(self, name: str):
+        from .presets import get_nerf_preset
+        from .train import pick_device
+
+        if name == "auto":
+            name = "ngp" if pick_device(self.device).type == "cuda" else "tensorf"
+        return get_nerf_preset(name)
+
+    def load_signal(self):
+        from .checkpoint import META, load_meta
+        from .nerf.datasets import load_scene
+        from .signals.nerf import NerfSignal, parse_background
+
+        name = self.preset
+        if self.resume and (self.out / META).exists():
+            name = load_meta(self.out).get("preset", name)
+        preset = self.get_preset(name)
+        bg = parse_background(self.background)
+        train = load_scene(self.data, "train", self.downscale, self.scene_size)
+        test = load_scene(self.data, "test", self.downscale, self.scene_size)
+        signal = NerfSignal(train, test, preset.render, bg)
+        signal.downscale = self.downscale
+        return signal
+
+    def run(self) -> None:
+        import torch
+
+        def make(cfg, signal, seed):
+            torch.manual_seed(seed)
+            return cfg.build()
+
+        signal = self.load_signal()
+        result = self.fit(signal, make)
+        m = result.metrics
+        print(
+            f"{m['preset']} on {self.data}: test PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} over {m['views']} views, "
+            f"{m['steps']} steps in {m['seconds']:.1f} s ({m['rays_per_second']:,.0f} rays/s), "
+            f"{m['params']:,} parameters -> {self.out}"
+        )
+
+
+FIT_KINDS["nerf"] = FitNerf
+
+
+def _nerf_signal_from_meta(meta: dict, data: Optional[str] = None, split: str = "test", downscale: Optional[int] = None):
+    """A NerfSignal for a checkpoint: cameras from its metadata, or views loaded from ``data``."""
+    import torch
+
+    from .nerf.datasets import NerfDataset, load_scene
+    from .signals.nerf import NerfRenderConfig, NerfSignal
+
+    sig = meta["signal"]
+    known = {f.name for f in __import__("dataclasses").fields(NerfRenderConfig)}
+    render = NerfRenderConfig(**{k: v for k, v in sig["render"].items() if k in known})
+    cams = sig["cameras"]
+    h, w = cams["height"], cams["width"]
+
+    def empty(c2w, k):
+        n = len(c2w)
+        return NerfDataset(torch.zeros(1, 1, 1, 3, dtype=torch.uint8).expand(n, h, w, 3), torch.tensor(c2w),
+                           torch.tensor(k), sig["center"], sig["half_size"], ndc=sig.get("ndc"), source=sig["source"])
+
+    train = empty(cams["train_c2w"], cams["train_intrinsics"])
+    test = empty(cams["test_c2w"], cams["test_intrinsics"])
+    if data is not None:
+        test = load_scene(data, split, downscale or sig.get("downscale", 1), sig["half_size"])
+        test.center, test.half_size, train.ndc = sig["center"], sig["half_size"], sig.get("ndc")
+    return NerfSignal(train, test, render, sig.get("background", (1.0, 1.0, 1.0)))
+
+
+def _camera_path(r: Render, sig_meta: dict):
+    """Cameras ``(F, 4, 4)`` and intrinsics ``(F, 4)`` for --camera-path, at the output size."""
+    import torch
+
+    from .nerf.cameras import orbit_path, spiral_path
+    from .signals.image import parse_size
+
+    cams = sig_meta["cameras"]
+    w0, h0 = cams["width"], cams["height"]
+    if r.size:
+        w, h = parse_size(r.size)
+    else:
+        if not r.scale > 0:
+            raise InrkitError(f"scale must be positive, got {r.scale}")
+        w, h = max(1, round(w0 * r.scale)), max(1, round(h0 * r.scale))
+    k0 = torch.tensor(cams["train_intrinsics"][0])
+    k = torch.tensor([k0[0] * w / w0, k0[1] * h / h0, k0[2] * w / w0, k0[3] * h / h0])
+    train = torch.tensor(cams["train_c2w"])
+    if r.frames < 1:
+        raise InrkitError(f"frames must be positive, got {r.frames}")
+    p = r.camera_path
+    if p == "orbit":
+        c2w = orbit_path(train, r.frames)
+    elif p == "spiral":
+        c2w = spiral_path(train, r.frames)
+    elif p == "dataset":
+        c2w = torch.tensor(cams["test_c2w"])
+        k = torch.tensor(cams["test_intrinsics"])[0] * torch.tensor([w / w0, h / h0, w / w0, h / h0])
+    else:
+        c2w, k, w, h = _read_camera_path(Path(p), k, w, h)
+    return c2w.float(), k.float().expand(c2w.shape[0], 4), w, h
+
+
+def _read_camera_path(path: Path, k, w: int, h: int):
+    """A nerfstudio camera_path.json (camera_to_world as 16 numbers, vertical fov in degrees,
+    render_width/height) or a transforms-style file (frames with a 4x4 transform_matrix)."""
+    import math
+
+    import torch
+
+    if not path.exists():
+        raise InrkitError(f"camera path {str(path)!r} is not orbit, spiral, dataset or an existing JSON file")
+    try:
+        d = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InrkitError(f"camera path {str(path)!r} is not valid JSON ({e})") from None
+    mats, fovs = [], []
+    try:
+        if isinstance(d, dict) and "camera_path" in d:
+            w, h = int(d.get("render_width", w)), int(d.get("render_height", h))
+            for c in d["camera_path"]:
+                mats.append(torch.tensor(c["camera_to_world"], dtype=torch.float64).reshape(4, 4))
+                fovs.append(c.get("fov"))
+        elif isinstance(d, dict) and "frames" in d:
+            for f in d["frames"]:
+                mats.append(torch.tensor(f["transform_matrix"], dtype=torch.float64).reshape(4, 4))
+        else:
+            raise KeyError("camera_path or frames")
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise InrkitError(f"camera path {str(path)!r} is malformed (expected nerfstudio's camera_path list of "
+                          f"camera_to_world 4x4 matrices, or frames with transform_matrix): {e}") from None
+    if not mats:
+        raise InrkitError(f"camera path {str(path)!r} holds no cameras")
+    if w < 1 or h < 1:
+        raise InrkitError(f"camera path {str(path)!r} asks for an empty image ({w}x{h})")
+    if fovs and fovs[0]:
+        f = 0.5 * h / math.tan(math.radians(float(fovs[0])) / 2)
+        k = torch.tensor([f, f, w / 2, h / 2])
+    return torch.stack(mats), k, w, h
+
+
+def write_video(path: Path, frames, fps: float) -> None:
+    """Write ``frames`` (a list of ``(H, W, 3)`` uint8) as MP4 (H.264 via PyAV) or GIF, atomically."""
+    import imageio.v3 as iio
+
+    from .errors import atomic_path
+
+    ext = path.suffix.lower()
+    if ext not in (".mp4", ".gif"):
+        raise InrkitError(f"cannot write {str(path)!r}: expected a .mp4 or .gif file name")
+    if not fps > 0:
+        raise InrkitError(f"fps must be positive, got {fps}")
+    with atomic_path(path) as tmp:
+        if ext == ".gif":
+            iio.imwrite(tmp, frames, extension=".gif", duration=1000 / fps, loop=0)
+            return
+        try:
+            import av  # noqa: F401
+        except ImportError:
+            raise InrkitError("writing MP4 needs PyAV: pip install 'inrkit[video]' (or write a .gif)") from None
+        even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]  # H.264 wants even sizes
+        iio.imwrite(tmp, even, plugin="pyav", extension=".mp4", codec="libx264", fps=fps,
+                    out_pixel_format="yuv420p")
+
+
+def _render_nerf(r: Render, field) -> None:
+    import numpy as np
+    import torch
+
+    from .signals.nerf import depth_image, grid_for_field
+
+    sig_meta = field.meta["signal"]
+    signal = _nerf_signal_from_meta(field.meta)
+    signal.render.chunk_size = r.chunk_size
+    c2w, k, w, h = _camera_path(r, sig_meta)
+    out = r.output(f"render_{Path(r.camera_path).stem}.mp4")
+    if out.suffix.lower() not in (".mp4", ".gif"):
+        raise InrkitError(f"cannot write {str(out)!r}: expected a .mp4 or .gif file name")
+    device = next(field.parameters()).device
+    grid = (grid_for_field(field, signal.render, device, checkpoint=r.checkpoint)
+            if signal.render.sampler == "occupancy" else None)
+    frames = []
+    from rich.progress import track
+
+    for i in track(range(c2w.shape[0]), description="rendering", transient=True):
+        v = signal.render_view(field, c2w[i], k[i], w, h, grid=grid)
+        rgb = (np.clip(v["rgb"], 0, 1) * 255 + 0.5).astype(np.uint8)
+        if r.depth:
+            dep = (depth_image(v["depth"], v["opacity"]) * 255 + 0.5).astype(np.uint8)
+            rgb = np.concatenate([rgb, np.repeat(dep[..., None], 3, -1)], 1)
+        frames.append(rgb)
+    write_video(out, frames, 30 if r.fps is None else r.fps)
+    print(f"wrote {out} ({len(frames)} frames, {w}x{h}{', with depth' if r.depth else ''})")
+    del torch
+
+
+RENDERERS["nerf"] = _render_nerf
+
+
+def lpips_status() -> str | None:
+    """None when LPIPS can run offline (the lpips package and its AlexNet weights are installed), else why not."""
+    try:
+        import lpips  # noqa: F401
+    except ImportError:
+        return "the lpips package is not installed"
+    import torch
+
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    if not any(hub.glob("alexnet-*.pth")):
+        return f"the AlexNet weights LPIPS needs are not in {hub} (no downloads are made)"
+    return None
+
+
+@dataclass
+class Eval:
+    """Score a fitted radiance field on a split of its scene: PSNR and SSIM per view and mean."""
+
+    checkpoint: tyro.conf.Positional[Path]
+    """Folder written by `inrkit fit nerf`."""
+    split: str = "test"
+    """test, val or train."""
+    data: Optional[str] = None
+    """Scene folder (default: the one the field was fitted to)."""
+    downscale: Optional[int] = None
+    """Image downscale factor (default: the one used for fitting)."""
+    chunk_size: int = 8192
+    """Rays rendered at once; bounds memory."""
+    device: str = "auto"
+    """auto, cpu or cuda."""
+
+    def run(self) -> None:
+        import numpy as np
+
+        from . import metrics
+        from .checkpoint import load, write_json
+        from .signals.nerf import save_view
+        from .train import pick_device
+
+        if self.split not in ("test", "val", "train"):
+            raise InrkitError(f"unknown split {self.split!r}; expected test, val or train")
+        if self.chunk_size < 1:
+            raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
+        field = load(self.checkpoint, device=pick_device(self.device))
+        kind = field.meta.get("signal", {}).get("kind")
+        if kind != "nerf":
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; eval scores NeRF fields")
+        source = self.data or field.meta["signal"]["source"]
+        signal = _nerf_signal_from_meta(field.meta, source, self.split, self.downscale)
+        signal.render.chunk_size = self.chunk_size
+        if signal.render.sampler == "occupancy":
+            from .signals.nerf import grid_for_field
+
+            signal.grid = grid_for_field(field, signal.render, next(field.parameters()).device,
+                                         checkpoint=self.checkpoint)
+        folder = self.checkpoint / f"eval_{self.split}"
+        folder.mkdir(exist_ok=True)
+        lpips_note = lpips_status()
+        rows = []
+        from rich.progress import track
+
+        pred = signal.predict(field)
+        for i in track(range(len(signal.test)), description=f"rendering {self.split}", transient=True):
+            v = pred.view(i)
+            gt = signal.ground_truth(signal.test, i)
+            rgb = np.clip(v["rgb"], 0, 1)
+            rows.append({"view": signal.test.names[i] if signal.test.names else i,
+                         "psnr": metrics.psnr(rgb, gt), "ssim": metrics.ssim(rgb, gt)})
+            save_view(folder, f"{i:03d}", v, gt)
+            pred._views.pop(i)
+        result = {
+            "split": self.split,
+            "source": source,
+            "views": len(rows),
+            "psnr": float(np.mean([r["psnr"] for r in rows])),
+            "ssim": float(np.mean([r["ssim"] for r in rows])),
+            "lpips": None,
+            "lpips_unavailable": lpips_note,
+            "per_view": rows,
+        }
+        write_json(self.checkpoint / f"eval_{self.split}.json", result)
+        for r in rows:
+            print(f"{str(r['view']):>12s}  PSNR {r['psnr']:6.2f} dB  SSIM {r['ssim']:.4f}")
+        note = f"; LPIPS unavailable: {lpips_note}" if lpips_note else ""
+        print(f"mean over {len(rows)} {self.split} views: PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}{note}")
+        print(f"wrote {self.checkpoint / f'eval_{self.split}.json'} and renders beside ground truth in {folder}")
+
+
+COMMANDS["eval"] = Eval
 
 
 def _usage() -> str:

@@ -336,7 +336,7 @@ class EncodingConfig:
     """Which encoding, with its arguments (unused ones are ignored)."""
 
     kind: str = "identity"
-    """identity | basic | positional (NeRF) | ffn-positional | gaussian | hashgrid | sh."""
+    """identity | basic | positional (NeRF) | ffn-positional | gaussian | hashgrid | sh | vm (TensoRF planes)."""
     n_frequencies: int = 10
     """positional: octaves L."""
     include_input: bool = True
@@ -388,8 +388,51 @@ class EncodingConfig:
             )
         if k == "sh":
             return SphericalHarmonics(in_dim, self.degree)
+        if k == "vm":
+            if self.finest_resolution <= 0:
+                raise ValueError("vm needs finest_resolution > 0 (the plane resolution)")
+            return TensorVM(in_dim, self.n_features, self.finest_resolution, self.seed)
         raise ValueError(f"unknown encoding kind {k!r}; expected one of {', '.join(ENCODING_KINDS)}")
 
 
-ENCODING_KINDS = ("identity", "basic", "positional", "ffn-positional", "gaussian", "hashgrid", "sh")
+ENCODING_KINDS = ("identity", "basic", "positional", "ffn-positional", "gaussian", "hashgrid", "sh", "vm")
 __all__ += ["EncodingConfig", "ENCODING_KINDS"]
+
+
+class TensorVM(Encoding):
+    """TensoRF's vector-matrix decomposition of a 3D feature grid (Chen et al. 2022, Sec. 3.2).
+
+    Three planes ``P_xy, P_xz, P_yz`` of ``n_components`` channels at
+    ``resolution²`` and three lines ``L_z, L_y, L_x`` of ``resolution`` samples;
+    the features of ``x`` are the products ``P_xy(x, y) L_z(z)``,
+    ``P_xz(x, z) L_y(y)``, ``P_yz(y, z) L_x(x)``, each bi/linearly interpolated
+    (vertices at the box corners, ``align_corners``). ``out_dim = 3 * n_components``.
+    Planes and lines start at ``N(0, 0.1²)`` from ``seed``. Inputs are in
+    ``[-1, 1]³`` (outside: border values). Interpolation is ``grid_sample``,
+    whose CPU backward is far cheaper than a hash table's scatter.
+    """
+
+    def __init__(self, in_dim: int = 3, n_components: int = 16, resolution: int = 128, seed: int = 0):
+        super().__init__()
+        if in_dim != 3 or n_components < 1 or resolution < 2:
+            raise ValueError("TensorVM takes 3D inputs, n_components >= 1 and resolution >= 2")
+        self.in_dim, self.n_components, self.resolution = 3, n_components, resolution
+        self.out_dim = 3 * n_components
+        g = torch.Generator().manual_seed(seed)
+        self.planes = nn.Parameter(0.1 * torch.randn(3, n_components, resolution, resolution, generator=g))
+        self.lines = nn.Parameter(0.1 * torch.randn(3, n_components, resolution, 1, generator=g))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lead = x.shape[:-1]
+        x = x.reshape(-1, 3)  # (N, 3)
+        n = x.shape[0]
+        uv = torch.stack([x[:, [0, 1]], x[:, [0, 2]], x[:, [1, 2]]]).reshape(3, n, 1, 2)  # plane coords (W, H)
+        w = torch.stack([x[:, 2], x[:, 1], x[:, 0]])  # (3, N) line coords
+        w = torch.stack([torch.zeros_like(w), w], -1).reshape(3, n, 1, 2)
+        p = nn.functional.grid_sample(self.planes, uv, align_corners=True, padding_mode="border")  # (3, C, N, 1)
+        line = nn.functional.grid_sample(self.lines, w, align_corners=True, padding_mode="border")  # (3, C, N, 1)
+        feats = (p * line)[..., 0].permute(2, 0, 1)  # (N, 3, C)
+        return feats.reshape(*lead, self.out_dim)
+
+
+__all__ += ["TensorVM"]

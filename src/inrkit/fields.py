@@ -96,3 +96,124 @@ class FieldConfig:
             network=NetworkConfig(**net),
             output=d.get("output", "identity"),
         )
+
+
+class _TruncExp(torch.autograd.Function):
+    """``exp(x)`` whose gradient uses ``exp(min(x, 15))`` (Instant-NGP's density activation)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.exp(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * torch.exp(x.clamp(max=15))
+
+
+DENSITY_ACTIVATIONS = {
+    "exp": _TruncExp.apply,
+    "relu": torch.relu,
+    "softplus": nn.functional.softplus,
+}
+
+
+class RadianceField(nn.Module):
+    """A radiance field: ``(x, d) -> (rgb, sigma)`` (Mildenhall et al. 2020).
+
+    ``x: (..., 3)`` positions in the scene box mapped to ``[-1, 1]³`` (the signal
+    maps world units; the scene box is in the checkpoint's metadata);
+    ``d: (..., 3)`` unit viewing directions in world axes. The position encoding
+    feeds ``density_network``, whose first output is the raw density and the
+    rest ``geo_features`` features; these and the encoded direction feed
+    ``color_network``. ``rgb: (..., 3)`` in ``[0, 1]`` (sigmoid),
+    ``sigma: (...)`` non-negative. :meth:`density` alone serves occupancy grids
+    and meshing.
+    """
+
+    field_type = "radiance"
+
+    def __init__(
+        self,
+        encoding: nn.Module,
+        density_network: nn.Module,
+        direction_encoding: nn.Module,
+        color_network: nn.Module,
+        density_activation: str = "exp",
+        config=None,
+    ):
+        super().__init__()
+        if density_activation not in DENSITY_ACTIVATIONS:
+            raise ValueError(f"unknown density activation {density_activation!r}")
+        self.encoding, self.network = encoding, density_network  # `network`: the density network
+        self.direction_encoding, self.color_network = direction_encoding, color_network
+        self.density_activation = density_activation
+        self.in_dim, self.out_dim = 3, 4
+        self.config = config
+
+    def _geometry(self, x: torch.Tensor):
+        h = self.network(self.encoding(x))  # (N, 1 + geo_features)
+        return DENSITY_ACTIVATIONS[self.density_activation](h[:, 0]), h[:, 1:]
+
+    def forward(self, x: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lead = x.shape[:-1]
+        sigma, geo = self._geometry(x.reshape(-1, 3))  # (N,), (N, G)
+        hd = self.direction_encoding(d.reshape(-1, 3))  # (N, D)
+        rgb = torch.sigmoid(self.color_network(torch.cat([hd, geo], -1)))  # (N, 3)
+        return rgb.reshape(*lead, 3), sigma.reshape(lead)
+
+    def density(self, x: torch.Tensor) -> torch.Tensor:
+        """``sigma: (...)`` at ``x: (..., 3)`` in ``[-1, 1]³``."""
+        return self._geometry(x.reshape(-1, 3))[0].reshape(x.shape[:-1])
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+@dataclass
+class RadianceFieldConfig:
+    """A radiance field: position encoding + density network, direction encoding + colour network."""
+
+    encoding: EncodingConfig = field(default_factory=lambda: EncodingConfig("hashgrid", finest_resolution=1024))
+    """Encoding of positions in [-1, 1]³."""
+    network: NetworkConfig = field(default_factory=lambda: NetworkConfig("mlp", width=64, depth=1))
+    """Density network: encoded position -> raw density and geo_features features."""
+    geo_features: int = 15
+    """Features passed from the density network to the colour network."""
+    direction: EncodingConfig = field(default_factory=lambda: EncodingConfig("sh", degree=4))
+    """Encoding of unit viewing directions."""
+    color_network: NetworkConfig = field(default_factory=lambda: NetworkConfig("mlp", width=64, depth=2))
+    """Colour network: encoded direction and features -> RGB (sigmoid)."""
+    density_activation: str = "exp"
+    """exp (truncated gradient, Instant-NGP), relu (NeRF) or softplus."""
+
+    def build(self, in_dim: int = 3, out_dim: int = 4) -> RadianceField:
+        enc = self.encoding.build(3)
+        dens = self.network.build(enc.out_dim, 1 + self.geo_features)
+        dirs = self.direction.build(3)
+        color = self.color_network.build(dirs.out_dim + self.geo_features, 3)
+        return RadianceField(enc, dens, dirs, color, self.density_activation, config=self)
+
+    def to_dict(self) -> dict:
+        return {"type": "radiance", **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RadianceFieldConfig":
+        def net(n):
+            n = dict(n)
+            if "skips" in n:
+                n["skips"] = tuple(n["skips"])
+            return NetworkConfig(**n)
+
+        return cls(
+            encoding=EncodingConfig(**d["encoding"]),
+            network=net(d["network"]),
+            geo_features=int(d["geo_features"]),
+            direction=EncodingConfig(**d["direction"]),
+            color_network=net(d["color_network"]),
+            density_activation=d.get("density_activation", "exp"),
+        )
+
+
+__all__ += ["RadianceField", "RadianceFieldConfig"]

@@ -247,3 +247,89 @@ PRESETS.update(
         ]
     }
 )
+
+# ---------------------------------------------------------------- radiance fields (inrkit fit nerf)
+
+
+@dataclass
+class NerfPreset(Preset):
+    """A radiance-field preset: ``field`` is a :class:`RadianceFieldConfig`, ``render`` the ray sampler."""
+
+    render: object = None
+
+    def copy(self) -> "NerfPreset":
+        from .fields import RadianceFieldConfig
+
+        return dataclasses.replace(
+            self,
+            field=RadianceFieldConfig.from_dict(self.field.to_dict()),
+            optim=dataclasses.replace(self.optim),
+            render=dataclasses.replace(self.render),
+        )
+
+
+def _nerf_presets() -> dict[str, NerfPreset]:
+    from .fields import RadianceFieldConfig
+    from .signals.nerf import NerfRenderConfig
+
+    ngp_optim = OptimConfig(lr=1e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1)
+    presets = [
+        NerfPreset(
+            "ngp",
+            "Instant-NGP: hash grid (16 levels x 2, 2^19 rows, 16..1024) + 1x64 density and 2x64 colour MLPs, "
+            "SH directions, occupancy grid with early ray termination, Adam 1e-2 decaying to 1e-3",
+            RadianceFieldConfig(
+                EncodingConfig("hashgrid", n_levels=16, n_features=2, log2_hashmap_size=19, base_resolution=16,
+                               finest_resolution=1024),
+                NetworkConfig("mlp", width=64, depth=1),
+                15,
+                EncodingConfig("sh", degree=4),
+                NetworkConfig("mlp", width=64, depth=2),
+                "exp",
+            ),
+            ngp_optim,
+            render=NerfRenderConfig(),
+        ),
+        NerfPreset(
+            "tensorf",
+            "TensoRF-style vector-matrix planes (3 x 16 components at 192²) + the ngp MLPs and occupancy grid: "
+            "the fastest on a CPU, Adam 2e-2 decaying to 2e-3",
+            RadianceFieldConfig(
+                EncodingConfig("vm", n_features=16, finest_resolution=192),
+                NetworkConfig("mlp", width=64, depth=1),
+                15,
+                EncodingConfig("sh", degree=4),
+                NetworkConfig("mlp", width=64, depth=2),
+                "exp",
+            ),
+            OptimConfig(lr=2e-2, betas=(0.9, 0.99), eps=1e-15, schedule="exponential", final_lr_ratio=0.1),
+            render=NerfRenderConfig(),
+        ),
+        NerfPreset(
+            "nerf",
+            "original NeRF: positional encoding (10 octaves; directions 4) + 8x256 ReLU, the input re-entering at the 5th layer, "
+            "view branch of 128, 64 stratified + 128 importance samples, Adam 5e-4 decaying to 5e-5",
+            RadianceFieldConfig(
+                EncodingConfig("positional", n_frequencies=10, include_input=True),
+                NetworkConfig("mlp", width=256, depth=8, skips=(5,)),  # input re-enters the 6th layer (NeRF's skips=[4])
+                256,
+                EncodingConfig("positional", n_frequencies=4, include_input=True),
+                NetworkConfig("mlp", width=128, depth=1),
+                "relu",
+            ),
+            OptimConfig(lr=5e-4, schedule="exponential", final_lr_ratio=0.1),
+            render=NerfRenderConfig(sampler="hierarchical", coarse_samples=64, fine_samples=128, chunk_size=2048),
+        ),
+    ]
+    return {p.name: p for p in presets}
+
+
+def get_nerf_preset(name: str) -> NerfPreset:
+    """A copy of the radiance-field preset ``name``."""
+    presets = _nerf_presets()
+    if name not in presets:
+        raise InrkitError(f"unknown NeRF preset {name!r}; expected one of {', '.join(presets)}")
+    return presets[name].copy()
+
+
+__all__ += ["NerfPreset", "get_nerf_preset"]

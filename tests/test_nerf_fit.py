@@ -1,0 +1,172 @@
+"""Fitting the built-in scene; the radiance field, its checkpoint, and the fit/eval/render commands."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from inrkit.checkpoint import load
+from inrkit.cli import main
+from inrkit.encodings import EncodingConfig, TensorVM
+from inrkit.fields import RadianceField, RadianceFieldConfig
+from inrkit.nerf.datasets import load_scene
+from inrkit.presets import get_nerf_preset
+from inrkit.signals.nerf import NerfSignal
+from inrkit.train import fit
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small tensors: one thread avoids waiting on a busy second core; restored afterwards."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("name", ["ngp", "tensorf", "nerf"])
+def test_presets_build_radiance_fields(name, check_seed_determinism):
+    preset = get_nerf_preset(name)
+    if name == "ngp":  # a small table keeps the test light
+        preset.field.encoding.log2_hashmap_size = 12
+    x = torch.rand(5, 3) * 2 - 1
+    d = torch.nn.functional.normalize(torch.randn(5, 3), dim=-1)
+    field = preset.field.build()
+    rgb, sigma = field(x, d)
+    assert rgb.shape == (5, 3) and sigma.shape == (5,)
+    assert (rgb >= 0).all() and (rgb <= 1).all() and (sigma >= 0).all()
+    assert torch.allclose(field.density(x), sigma)
+    (rgb.sum() + sigma.sum()).backward()
+    assert all(p.grad is not None for p in field.parameters())
+
+    class Wrap(torch.nn.Module):  # the shared determinism check calls make()(x)
+        def __init__(self):
+            super().__init__()
+            self.f = preset.field.build()
+
+        def forward(self, x):
+            return torch.cat([self.f(x, d)[0], self.f.density(x)[:, None]], -1)
+
+    if name != "ngp":  # the hash table is seeded by its config, not by torch.manual_seed
+        check_seed_determinism(Wrap, x)
+
+
+def test_tensor_vm_interpolates_planes_times_lines():
+    enc = TensorVM(3, n_components=2, resolution=3)
+    with torch.no_grad():
+        enc.planes.zero_()
+        enc.lines.zero_()
+        enc.planes[0, 0] = torch.arange(9.0).reshape(3, 3)  # xy plane, rows = y, columns = x
+        enc.lines[0, 0, :, 0] = torch.tensor([1.0, 2.0, 3.0])  # z line
+    x = torch.tensor([[0.5, -1.0, 0.0]])  # x halfway between columns 1 and 2, y row 0, z vertex 1
+    out = enc(x)
+    assert out.shape == (1, 6)
+    assert out[0, 0].item() == pytest.approx(1.5 * 2.0)
+    assert out[0, 1:].abs().max() == 0
+
+
+def _tiny_signal():
+    p = get_nerf_preset("tensorf")
+    p.field.encoding = EncodingConfig("vm", n_features=8, finest_resolution=48)
+    p.render.render_steps, p.render.grid_resolution = 96, 24
+    train, test = load_scene("builtin:spheres", "train", 2), load_scene("builtin:spheres", "test", 2)
+    return p, NerfSignal(train, test, p.render)
+
+
+def test_short_fit_of_the_builtin_scene_reaches_psnr_on_held_out_views(fast):
+    p, signal = _tiny_signal()
+    torch.manual_seed(0)
+    field = p.field.build()
+    r = fit(field, signal, fast(steps=150, batch_size=512, eval_every=1000, checkpoint_every=0), p.optim)
+    gt = signal.ground_truth(signal.test, 0)
+    baseline = -10 * np.log10(((gt - gt.mean((0, 1))) ** 2).mean())  # the best constant colour: ~9 dB
+    assert r.metrics["views"] == 8
+    assert r.metrics["psnr_per_view"][0] > 19.0 > baseline + 8
+    assert r.metrics["psnr"] > 19.0
+    # depth: the big sphere (radius 0.8 at the origin) is hit about 4 - 0.8 from the cameras
+    v = r.prediction.view(0)
+    centre = v["depth"][14:18, 14:18][v["opacity"][14:18, 14:18] > 0.5]
+    assert centre.size and abs(np.median(centre) - 3.2) < 0.3
+
+
+def test_hierarchical_sampler_renders_and_learns(fast):
+    p = get_nerf_preset("nerf")
+    p.field.network.width, p.field.network.depth, p.field.geo_features = 32, 2, 8
+    p.field.network.skips = ()
+    p.render.coarse_samples, p.render.fine_samples = 16, 16
+    train, test = load_scene("builtin:spheres", "train", 4), load_scene("builtin:spheres", "test", 4)
+    signal = NerfSignal(train, test, p.render)
+    torch.manual_seed(0)
+    field = p.field.build()
+    p.optim.lr = 5e-3
+    g = torch.Generator().manual_seed(0)
+    first = signal.loss(field, 0, 256, g).item()
+    r = fit(field, signal, fast(steps=60, batch_size=256, eval_every=1000, checkpoint_every=0), p.optim)
+    assert r.history[-1]["loss"] < 0.7 * first
+    assert np.isfinite(r.metrics["psnr"])
+
+
+def run(*args):
+    return main([str(a) for a in args])
+
+
+def test_fit_eval_render_info_and_resume_commands(tmp_path, capsys):
+    out = tmp_path / "run"
+    common = ["--preset", "tensorf", "--downscale", "4", "--batch-size", "256", "--eval-every", "10",
+              "--no-progress", "--device", "cpu", "--out", out]
+    assert run("fit", "nerf", "builtin:spheres", "--steps", "10", "--checkpoint-every", "5", *common) == 0
+    assert "test PSNR" in capsys.readouterr().out
+    for name in ("field.json", "field.safetensors", "metrics.json", "history.csv", "test_views/000_rgb.png",
+                 "test_views/000_depth.png", "test_views/000_gt.png"):
+        assert (out / name).exists(), name
+    meta = json.loads((out / "field.json").read_text())
+    assert meta["field"]["type"] == "radiance" and meta["signal"]["bounds"] == [[-1.5] * 3, [1.5] * 3]
+    field = load(out)
+    assert isinstance(field, RadianceField)
+    x, d = torch.rand(4, 3), torch.nn.functional.normalize(torch.randn(4, 3), dim=-1)
+    cfg = RadianceFieldConfig.from_dict(meta["field"])
+    assert cfg.encoding.kind == "vm"
+    assert field(x, d)[0].shape == (4, 3)
+
+    assert run("fit", "nerf", "builtin:spheres", "--steps", "14", "--resume", *common) == 0
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 14
+
+    assert run("eval", out, "--device", "cpu") == 0
+    text = capsys.readouterr().out
+    assert "mean over 8 test views" in text and "LPIPS" in text or "mean over 8 test views" in text
+    ev = json.loads((out / "eval_test.json").read_text())
+    assert len(ev["per_view"]) == 8 and (out / "eval_test" / "007_gt.png").exists()
+    fit_psnr = json.loads((out / "metrics.json").read_text())["psnr"]
+    assert abs(ev["psnr"] - fit_psnr) < 1.0  # same views, same field (grid rebuilt from the density)
+
+    gif = tmp_path / "orbit.gif"
+    assert run("render", out, "--camera-path", "orbit", "--frames", "3", "--depth", "--out", gif, "--device", "cpu") == 0
+    import imageio.v3 as iio
+
+    frames = iio.imread(gif)
+    assert frames.shape[0] == 3 and frames.shape[2] == 2 * frames.shape[1]  # colour | depth side by side
+    mp4 = tmp_path / "spiral.mp4"
+    assert run("render", out, "--camera-path", "spiral", "--frames", "4", "--size", "20x16", "--out", mp4,
+               "--device", "cpu") == 0
+    assert mp4.stat().st_size > 0
+    # a nerfstudio camera path
+    cams = {"render_width": 12, "render_height": 10, "camera_path": [
+        {"camera_to_world": torch.tensor(meta["signal"]["cameras"]["test_c2w"][0]).reshape(-1).tolist(), "fov": 40}]}
+    (tmp_path / "path.json").write_text(json.dumps(cams))
+    assert run("render", out, "--camera-path", tmp_path / "path.json", "--out", tmp_path / "one.gif",
+               "--device", "cpu") == 0
+    assert run("info", out) == 0
+    capsys.readouterr()
+
+    # bad input: one sentence, exit status 2
+    (tmp_path / "bad.json").write_text(json.dumps({"camera_path": [{"fov": 3}]}))
+    for args in (["render", out, "--camera-path", tmp_path / "bad.json"],
+                 ["render", out, "--camera-path", "nowhere.json"],
+                 ["render", out, "--out", tmp_path / "x.avi"],
+                 ["eval", out, "--split", "nope"],
+                 ["fit", "nerf", tmp_path / "missing", "--out", tmp_path / "r2"],
+                 ["fit", "nerf", "builtin:spheres", "--background", "pink", "--out", tmp_path / "r3"],
+                 ["fit", "nerf", "builtin:spheres", "--preset", "siren", "--out", tmp_path / "r4"]):
+        assert run(*args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("inrkit: error: ") and "Traceback" not in err
