@@ -227,6 +227,8 @@ def test_cli_fit_mesh_render_info_resume(tmp_path, capsys):
 
     assert main(["mesh", str(out), "--resolution", "16", "--out", str(tmp_path / "m.obj")]) == 0
     assert len(trimesh.load(str(tmp_path / "m.obj"), force="mesh").faces) > 0
+    assert main(["mesh", str(out), "--resolution", "16", "--out", str(tmp_path / "m.glb")]) == 0
+    assert len(trimesh.load(str(tmp_path / "m.glb"), force="mesh").faces) > 0
     assert main(["render", str(out), "--size", "24x16"]) == 0
     import imageio.v3 as iio
 
