@@ -102,9 +102,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mesh", type=Path, default=DEFAULT_MESH)
     ap.add_argument("--only", default="occupancy,sdf,pointcloud,meshing")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="JSON file to update")
     a = ap.parse_args()
+    results = a.results
     groups = set(a.only.split(","))
-    result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    result = json.loads(results.read_text()) if results.exists() else {}
     result.update(machine=f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPU cores, "
                   "shared with four other agents' jobs while measured (timings are noisy)",
                   mesh=str(a.mesh.name))
@@ -113,11 +115,11 @@ def main() -> None:
         if group in groups:
             result["fits"][name] = run_fit(name, a.mesh.resolve())
             print(name, json.dumps(result["fits"][name]), flush=True)
-            RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+            results.write_text(json.dumps(result, indent=2) + "\n")
     if "meshing" in groups:
         result["meshing"] = run_meshing(RUNS / "sdf-mesh-ngp")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -204,9 +204,10 @@ def test_short_fit_of_a_torus(fast, mode):
 
 def test_short_pointcloud_fit_of_a_sphere(fast):
     s = ShapeSignal(load_shape("sample:sphere"), mode="pointcloud", **SMALL)
-    r = inrkit.fit(small_field("siren"), s, fast(steps=150, batch_size=1024, eval_every=150), inrkit.OptimConfig(lr=1e-3))
-    assert r.metrics["chamfer_l1_ratio"] < 0.01
-    assert r.metrics["normal_consistency"] > 0.98
+    r = inrkit.fit(small_field("siren"), s, fast(steps=100, batch_size=1024, eval_every=100), inrkit.OptimConfig(lr=1e-3))
+    # 100 steps reach ~2% of the diagonal (the initial field's zero set, if any, is tens of percent off).
+    assert r.metrics["chamfer_l1_ratio"] < 0.03
+    assert r.metrics["normal_consistency"] > 0.9
 
 
 # -- CLI --------------------------------------------------------------------------------------------
@@ -227,6 +228,8 @@ def test_cli_fit_mesh_render_info_resume(tmp_path, capsys):
 
     assert main(["mesh", str(out), "--resolution", "16", "--out", str(tmp_path / "m.obj")]) == 0
     assert len(trimesh.load(str(tmp_path / "m.obj"), force="mesh").faces) > 0
+    assert main(["mesh", str(out), "--resolution", "16", "--out", str(tmp_path / "m.glb")]) == 0
+    assert len(trimesh.load(str(tmp_path / "m.glb"), force="mesh").faces) > 0
     assert main(["render", str(out), "--size", "24x16"]) == 0
     import imageio.v3 as iio
 

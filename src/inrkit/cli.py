@@ -686,15 +686,15 @@ class Mesh:
             raise InrkitError(f"mesh resolution must be between 8 and 4096, got {self.resolution}")
         if self.chunk_size < 1:
             raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
-        meta = load_meta(self.checkpoint)
-        kind = meta.get("signal", {}).get("kind")
-        if kind not in ("sdf", "occupancy"):
-            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf and occupancy fields")
         out = self.out or self.checkpoint / f"mesh_{self.resolution}.ply"
         from .signals.shape import SAVE_SUFFIXES
 
         if out.suffix.lower() not in SAVE_SUFFIXES:
             raise InrkitError(f"cannot write a mesh as {out.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
+        meta = load_meta(self.checkpoint)
+        kind = meta.get("signal", {}).get("kind")
+        if kind not in ("sdf", "occupancy"):
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf and occupancy fields")
         if not out.parent.is_dir():
             raise InrkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
         device = pick_device(self.device)
