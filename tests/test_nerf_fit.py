@@ -157,6 +157,14 @@ def test_fit_eval_render_info_and_resume_commands(tmp_path, capsys):
                "--device", "cpu") == 0
     assert run("info", out) == 0
     capsys.readouterr()
+    # mesh on density: any positive density inside the carved cells is above a tiny level, so the surface
+    # is there and lies inside the scene's bounds (world units)
+    assert run("mesh", out, "--resolution", "24", "--level", "1e-9", "--out", tmp_path / "m.ply", "--device", "cpu") == 0
+    import trimesh
+
+    m = trimesh.load(tmp_path / "m.ply")
+    assert len(m.faces) > 0 and (abs(m.vertices) <= 1.5 + 1e-4).all()
+    assert run("mesh", out, "--level", "0", "--out", tmp_path / "m2.ply") == 2
 
     # bad input: one sentence, exit status 2
     (tmp_path / "bad.json").write_text(json.dumps({"camera_path": [{"fov": 3}]}))
@@ -170,3 +178,24 @@ def test_fit_eval_render_info_and_resume_commands(tmp_path, capsys):
         assert run(*args) == 2, args
         err = capsys.readouterr().err
         assert err.startswith("inrkit: error: ") and "Traceback" not in err
+
+
+def test_mesh_of_a_radiance_field_is_its_density_level_set_in_world_units(tmp_path):
+    from safetensors.torch import save_file
+
+    from inrkit.signals.nerf import OCCUPANCY, mesh_radiance_field
+
+    class Ball(torch.nn.Module):  # density 100 inside radius 0.5 of [-1, 1]³, 0 outside
+        def density(self, x):
+            return 100.0 * (x.norm(dim=-1) < 0.5).float()
+
+    meta = {"bounds": [[-3.0, -3.0, -3.0], [1.0, 1.0, 1.0]]}  # centre (-1, -1, -1), half size 2
+    v, f = mesh_radiance_field(Ball(), meta, resolution=64, level=50.0)
+    r = np.linalg.norm(v - np.array([-1.0, -1.0, -1.0]), axis=1)
+    assert len(f) > 0 and abs(r.mean() - 1.0) < 0.05  # radius 0.5 of the cube = 1 world unit
+    # cells the training views carved away hold no surface, whatever the field says there
+    carved = torch.ones(16, 16, 16, dtype=torch.uint8)
+    carved[:8] = 0  # x < 0 of the field's cube
+    save_file({"carved": carved}, str(tmp_path / OCCUPANCY))
+    v, f = mesh_radiance_field(Ball(), meta, resolution=64, level=50.0, checkpoint=tmp_path)
+    assert len(f) > 0 and v[:, 0].min() > -1.0 - 0.1  # only the half ball with world x >= -1 remains

@@ -662,16 +662,18 @@ RENDERERS["occupancy"] = _render_shape
 
 @dataclass
 class Mesh:
-    """Extract a triangle mesh from a fitted shape field (marching cubes, in the input's units)."""
+    """Extract a triangle mesh from a fitted shape or radiance field (marching cubes, in the input's units)."""
 
     checkpoint: tyro.conf.Positional[Path]
-    """Folder written by `inrkit fit sdf` or `inrkit fit occupancy`."""
+    """Folder written by `inrkit fit sdf`, `inrkit fit occupancy` or `inrkit fit nerf`."""
     resolution: int = 256
     """Grid points per axis over the field's cube."""
     out: Optional[Path] = None
     """Output mesh, .ply, .obj, .glb, .stl or .off (default: CHECKPOINT/mesh_N.ply)."""
     coarse_to_fine: Optional[bool] = None
     """Sample densely only near the surface found on a grid 8x coarser (default: on from 256 up)."""
+    level: float = 25.0
+    """NeRF: the density (per world unit) whose level set is the surface."""
     chunk_size: int = 1 << 17
     """Points evaluated at once; bounds memory."""
     device: str = "auto"
@@ -693,15 +695,28 @@ class Mesh:
             raise InrkitError(f"cannot write a mesh as {out.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
         meta = load_meta(self.checkpoint)
         kind = meta.get("signal", {}).get("kind")
-        if kind not in ("sdf", "occupancy"):
-            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf and occupancy fields")
+        if kind not in ("sdf", "occupancy", "nerf"):
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf, occupancy and nerf fields")
         if not out.parent.is_dir():
             raise InrkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
         device = pick_device(self.device)
         field = load(self.checkpoint, device=device)
-        v, f = mesh_field(field, meta["signal"], self.resolution, self.coarse_to_fine, self.chunk_size, device)
+        if kind == "nerf":
+            import torch
+
+            from .signals.nerf import mesh_radiance_field
+
+            if not self.level > 0:
+                raise InrkitError(f"a density level must be positive, got {self.level}")
+            with torch.no_grad():
+                v, f = mesh_radiance_field(field, meta["signal"], self.resolution, self.level, self.checkpoint,
+                                           self.coarse_to_fine, self.chunk_size, device)
+            level = f"density {self.level:g}"
+        else:
+            v, f = mesh_field(field, meta["signal"], self.resolution, self.coarse_to_fine, self.chunk_size, device)
+            level = "level 0"
         if len(f) == 0:
-            raise InrkitError(f"the field in {str(self.checkpoint)!r} has no surface at level 0; nothing written")
+            raise InrkitError(f"the field in {str(self.checkpoint)!r} has no surface at {level}; nothing written")
         save_mesh(out, v, f)
         print(f"wrote {out} ({len(v):,} vertices, {len(f):,} faces, {self.resolution}³ grid)")
 

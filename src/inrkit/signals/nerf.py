@@ -371,3 +371,45 @@ def save_view(folder: Path, stem: str, view: dict, gt: np.ndarray | None = None)
     save_image(folder / f"{stem}_depth.png", depth_image(view["depth"], view["opacity"])[..., None])
     if gt is not None:
         save_image(folder / f"{stem}_gt.png", gt)
+
+
+def mesh_radiance_field(
+    field,
+    meta: dict,
+    resolution: int = 256,
+    level: float = 25.0,
+    checkpoint: Path | None = None,
+    coarse_to_fine: bool | None = None,
+    chunk_size: int = 1 << 17,
+    device=None,
+):
+    """Marching cubes on a radiance field's density: vertices ``(V, 3)`` in world units, faces ``(F, 3)``.
+
+    The surface is ``sigma = level`` (densities per world unit; the original NeRF's mesh notebook uses
+    a threshold of the same order, 25-50, for the Blender scenes). The density is set to zero in the
+    cells the training views carved away (``occupancy.safetensors`` beside the checkpoint): the field
+    was never trained there, so its density is meaningless. ``meta`` is the checkpoint's ``signal``
+    metadata, whose ``bounds`` map the field's ``[-1, 1]³`` to the scene.
+    """
+    from ..meshing import extract_mesh
+
+    carved = None
+    if checkpoint is not None and (Path(checkpoint) / OCCUPANCY).exists():
+        from safetensors.torch import load_file
+
+        carved = load_file(str(Path(checkpoint) / OCCUPANCY))["carved"].bool().to(device)  # (X, Y, Z)
+
+    def density(x: torch.Tensor) -> torch.Tensor:  # x: (N, 3) in [-1, 1]³ -> (N,)
+        sigma = field.density(x)
+        if carved is not None:
+            res = carved.shape[0]
+            cell = ((x + 1) * 0.5 * res).long().clamp(0, res - 1)  # (N, 3), the cell each point falls in
+            sigma = sigma * carved[cell[:, 0], cell[:, 1], cell[:, 2]]
+        return sigma
+
+    ctf = resolution >= 256 if coarse_to_fine is None else coarse_to_fine
+    v, f = extract_mesh(density, ((-1.0,) * 3, (1.0,) * 3), resolution, level=level, inside="above",
+                        chunk_size=chunk_size, coarse_to_fine=ctf, device=device)
+    lo, hi = (np.asarray(b, dtype=np.float64) for b in meta["bounds"])
+    v = (lo + (v.astype(np.float64) + 1) * 0.5 * (hi - lo)).astype(np.float32)  # world units
+    return v, f
