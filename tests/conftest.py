@@ -50,3 +50,15 @@ def check_seed_determinism():
         return a, b, c
 
     return check
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test, restored afterwards: the small tensors of the inverse-problem and NeRF tests
+    run faster on one thread than on two contending with other jobs for the cores."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

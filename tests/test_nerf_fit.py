@@ -15,13 +15,7 @@ from inrkit.signals.nerf import NerfSignal
 from inrkit.train import fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one thread avoids waiting on a busy second core; restored afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see conftest.one_thread
 
 
 @pytest.mark.parametrize("name", ["ngp", "tensorf", "nerf"])

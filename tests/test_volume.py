@@ -10,13 +10,7 @@ from inrkit.cli import main
 from inrkit.signals.volume import load_volume, read_volume, scaled_affine, shepp_logan_3d
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread is much faster than two fighting the machine's other jobs for its cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see conftest.one_thread
 
 
 def _blob(shape=(12, 10, 8)):
