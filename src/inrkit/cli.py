@@ -570,7 +570,7 @@ def _parse_region(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
 
 @dataclass
 class Render:
-    """Sample a fitted field at any resolution and write it (an image, for an image field)."""
+    """Sample a fitted field at any resolution: an image, sound, video, volume, shape preview or NeRF camera path."""
 
     checkpoint: tyro.conf.Positional[Path]
     """Folder written by `inrkit fit`."""
