@@ -20,8 +20,9 @@ DEFAULT_OUT = Path("runs/latest")
 
 @dataclass
 class _Fit:
-    """Options every `inrkit fit KIND` command shares; a subclass adds its source options and
-    implements ``load_signal()`` (and may override ``preset``'s default)."""
+    """Options every `inrkit fit KIND` command shares; a subclass adds its source options, a
+    ``load_signal()`` and a ``run()`` that passes the signal to :meth:`fit` (and may override
+    ``preset``'s default)."""
 
     preset: str = "ngp"
     """Representation and optimiser, from `inrkit presets`."""
@@ -51,9 +52,6 @@ class _Fit:
     """torch.compile the network: auto, on or off."""
     progress: bool = True
     """Show a progress bar."""
-
-    def load_signal(self):
-        raise NotImplementedError
 
     def get_preset(self, name: str):
         """The preset ``name`` (a subclass may look in another table)."""
