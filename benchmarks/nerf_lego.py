@@ -12,7 +12,6 @@ benchmarks/results/nerf_lego[_SUFFIX].json after every preset. Quoted in BENCHMA
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path

@@ -103,3 +103,27 @@ def test_bench_sigma_sets_the_gaussian_scale(folder, tmp_path):
     assert wide["relu"] == default["relu"]  # no Gaussian features: untouched
     assert abs(wide["ffn-gauss"] - default["ffn-gauss"]) > 1e-3
     assert main(["bench", "images", str(folder), "--sigma", "0"]) == 2
+
+
+def test_ffn_protocols_apply_the_papers_per_kind_settings():
+    from inrkit.bench import FFN_PROTOCOLS, protocol_overrides
+    from inrkit.presets import get_preset
+
+    def applied(protocol, sigma=None):
+        edits = protocol_overrides(FFN_PROTOCOLS[protocol], sigma)
+        out = {}
+        for name in FFN_PROTOCOLS[protocol]["presets"]:
+            p = get_preset(name)
+            edits[name](p)
+            out[name] = p
+        return out
+
+    natural, text = applied("ffn"), applied("ffn-text")
+    assert [natural[n].optim.lr for n in ("relu", "ffn-basic", "ffn-pe", "ffn-gauss")] == [1e-2, 1e-2, 1e-3, 1e-3]
+    assert [text[n].optim.lr for n in ("relu", "ffn-basic", "ffn-pe", "ffn-gauss")] == [1e-3] * 4
+    assert (natural["ffn-gauss"].field.encoding.sigma, text["ffn-gauss"].field.encoding.sigma) == (10.0, 14.0)
+    assert (natural["ffn-pe"].field.encoding.scale, text["ffn-pe"].field.encoding.scale) == (6.0, 5.0)
+    assert applied("ffn-text", sigma=3.0)["ffn-gauss"].field.encoding.sigma == 3.0
+    # the paper's network: three hidden ReLU layers of 256, sigmoid output, JAX's Glorot init
+    net = natural["relu"].field.network
+    assert (net.depth, net.width, net.init, natural["relu"].field.output) == (3, 256, "glorot", "sigmoid")

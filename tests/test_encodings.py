@@ -243,6 +243,25 @@ def test_hashgrid_table_gradient_equals_interpolation_weights():
     assert (enc.table.grad.abs().sum(-1) > 0).sum() <= 12
 
 
+def test_hashgrid_fused_path_equals_plain_autograd():
+    """Without gradients in x the fused gather (embedding_bag, bincount backward) is used; it must
+    give the plain indexing path's features and table gradient."""
+    enc = HashGrid(3, n_levels=6, n_features=2, log2_hashmap_size=10, base_resolution=2, finest_resolution=64)
+    assert enc._n_dense and enc._n_dense < enc.n_levels
+    x = _rand(500, 3, seed=11)
+    g = torch.randn(500, enc.out_dim, generator=torch.Generator().manual_seed(1))
+    fused = enc(x)
+    (fused * g).sum().backward()
+    grad_fused = enc.table.grad.clone()
+    enc.table.grad = None
+    xr = x.clone().requires_grad_(True)  # takes the plain path
+    plain = enc(xr)
+    (plain * g).sum().backward()
+    torch.testing.assert_close(fused, plain, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(grad_fused, enc.table.grad, rtol=1e-5, atol=1e-7)
+    assert xr.grad is not None and xr.grad.abs().sum() > 0
+
+
 def test_hashgrid_gradcheck_wrt_table():
     enc = HashGrid(2, n_levels=2, n_features=2, log2_hashmap_size=5, base_resolution=3, finest_resolution=8).double()
     x = _rand(5, 2, seed=6, dtype=torch.float64)

@@ -104,3 +104,21 @@ def test_bad_inputs(tmp_path):
     tifffile.imwrite(npy, np.full((4, 4), np.nan, np.float32))
     with pytest.raises(InrkitError, match="NaN"):
         inrkit.load_image(str(npy))
+
+
+def test_held_out_metrics_score_the_right_pixels():
+    from inrkit.signals.image import ImageSignal
+
+    img = np.full((16, 16, 1), 0.5, np.float32)
+    sig = ImageSignal(img, train_stride=2)
+    pred = img.copy()
+    pred[1::2, 1::2] += 0.1  # error only where the paper tests (midway between training pixels)
+    m = sig.evaluate(pred)
+    assert m["psnr_offgrid"] == pytest.approx(20.0)  # MSE 0.01 on exactly those 64 pixels
+    assert m["psnr_unseen"] == pytest.approx(10 * np.log10(192 / 64 / 0.01))  # 64 of 192 unseen pixels wrong
+    assert m["psnr"] == pytest.approx(10 * np.log10(256 / 64 / 0.01))
+    pred = img.copy()
+    pred[0::2, 1::2] += 0.1  # unseen, but not off-grid
+    m = sig.evaluate(pred)
+    assert m["psnr_offgrid"] == float("inf") and np.isfinite(m["psnr_unseen"])
+    assert "psnr_offgrid" not in ImageSignal(img).evaluate(img)

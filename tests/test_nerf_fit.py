@@ -77,6 +77,8 @@ def test_short_fit_of_the_builtin_scene_reaches_psnr_on_held_out_views(fast):
     assert r.metrics["views"] == 8
     assert r.metrics["psnr_per_view"][0] > 19.0 > baseline + 8
     assert r.metrics["psnr"] > 19.0
+    # rays/s counts whole training steps: 150 steps of 512 rays over the training seconds
+    assert r.metrics["rays_per_second"] == pytest.approx(150 * 512 / r.metrics["seconds"], rel=1e-3)
     # depth: the big sphere (radius 0.8 at the origin) is hit about 4 - 0.8 from the cameras
     v = r.prediction.view(0)
     centre = v["depth"][14:18, 14:18][v["opacity"][14:18, 14:18] > 0.5]

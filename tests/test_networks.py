@@ -177,6 +177,26 @@ def test_mlp_uses_pytorch_default_init():
         assert layer.bias.abs().max() <= bound
 
 
+def test_mlp_glorot_init_matches_jax_stax_statistics():
+    torch.manual_seed(3)
+    net = MLP(512, 3, width=256, depth=3, init="glorot")
+    for layer in [*net.layers, net.out]:
+        fan_out, fan_in = layer.weight.shape
+        w = layer.weight.detach().double()
+        var = 2 / (fan_in + fan_out)  # Glorot: the truncation is compensated, so the variance is exact
+        # four standard errors of a sample variance of n near-normal draws: 4 √(2/n) (n = 768 for the output)
+        assert w.var().item() == pytest.approx(var, rel=4 * math.sqrt(2 / w.numel()))
+        # truncated at two standard deviations of the untruncated normal
+        assert w.abs().max().item() <= 2 * math.sqrt(var) / 0.8796256610342398 + 1e-6
+    biases = torch.cat([layer.bias.detach() for layer in [*net.layers, net.out]])  # 771 draws of N(0, 0.01²)
+    assert biases.std().item() == pytest.approx(0.01, rel=0.15)
+    # a square layer: three times the variance of PyTorch's default U(±1/√n), which is 1 / (3n)
+    torch_var = 1 / (3 * 256)
+    assert net.layers[1].weight.var().item() == pytest.approx(3 * torch_var, rel=0.05)
+    with pytest.raises(ValueError, match="initialisation"):
+        MLP(2, 1, init="he")
+
+
 # --------------------------------------------------------------------------- SineLayer
 
 

@@ -7,6 +7,9 @@ import torch
 
 import inrkit
 from inrkit import InrkitError
+from inrkit.encodings import EncodingConfig
+from inrkit.fields import FieldConfig
+from inrkit.networks import NetworkConfig
 
 
 @pytest.fixture
@@ -229,8 +232,9 @@ class _BlurredLine:
 
 def test_forward_model_signals_fit_through_their_own_loss(tmp_path, fast):
     sig = _BlurredLine()
-    field = inrkit.make_field(inrkit.get_preset("ffn-gauss").field, sig, seed=0)
-    field.output = "identity"
+    # Gaussian Fourier features (σ = 2 cycles: sin(3x) has ~1) + a small ReLU MLP, linear output
+    cfg = FieldConfig(EncodingConfig("gaussian", m=64, sigma=2.0), NetworkConfig("mlp", width=64, depth=2))
+    field = inrkit.make_field(cfg, sig, seed=0)
     r = inrkit.fit(field, sig, fast(steps=300, eval_every=100), inrkit.OptimConfig(lr=1e-3), out_dir=tmp_path)
     assert sig.calls == list(range(300))  # once per step, with the step number
     assert [h["step"] for h in r.history] == [100, 200, 300] and "rel_error" in r.history[0]
@@ -251,3 +255,14 @@ def test_written_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644  # as open(..., "w") would make it
+
+
+def test_progress_line_shows_the_metric_and_throughput():
+    from inrkit.train import _Progress
+
+    plain = _Progress(100, "psnr", enabled=False)
+    assert plain.info(50, 31.234, 1e-3, 10.0) == "PSNR  31.23 dB  loss 1.00e-03     5.0 steps/s"
+    rays = _Progress(100, "psnr", enabled=False, unit=("rays", 4096))
+    assert rays.info(50, 31.234, 1e-3, 10.0).endswith("20,480 rays/s")  # 5 steps/s of 4096 rays
+    other = _Progress(100, "iou", enabled=False)
+    assert other.info(1, 0.5, 0.1, 0.0).startswith("iou 0.5  ")

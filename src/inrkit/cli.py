@@ -465,36 +465,39 @@ class BenchImages(_FolderFits):
     """Fit every image in a folder with every preset; write a table (markdown, JSON) and a bar chart."""
 
     presets: tuple[str, ...] = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
-    """Presets to compare (ignored with --protocol ffn)."""
+    """Presets to compare (ignored with --protocol ffn or ffn-text)."""
     protocol: str = "fast"
-    """fast: --steps/--time-budget per image as given; ffn: the Fourier-features paper's exact setup
-    (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps; 512x512; every second pixel)."""
+    """fast: --steps/--time-budget per image as given; ffn (natural images) or ffn-text: the
+    Fourier-features paper's exact setup (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps;
+    512x512; every second pixel; its per-kind learning rates, σ and positional scale)."""
     sigma: Optional[float] = None
-    """Scale σ of every Gaussian Fourier-feature preset (default: the preset's 10; the paper uses 14 for text)."""
+    """Scale σ of every Gaussian Fourier-feature preset (default: the protocol's, else the preset's 10)."""
     out: Path = Path("runs/bench")
     """Output folder: bench.json, bench.md, bench.png."""
 
     def run(self) -> None:
-        from .bench import FFN_PROTOCOL, bench_images, markdown_table, write_report
+        from .bench import FFN_PROTOCOLS, bench_images, markdown_table, protocol_overrides, write_report
         from .presets import get_preset
 
-        if self.protocol not in ("fast", "ffn"):
-            raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast or ffn")
+        if self.protocol not in ("fast", *FFN_PROTOCOLS):
+            raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast, {', '.join(FFN_PROTOCOLS)}")
         if self.sigma is not None and not self.sigma > 0:
             raise InrkitError(f"sigma must be positive, got {self.sigma}")
         images, size = self._setup()
         presets, steps, stride = list(self.presets), self.steps, self.train_stride
         budget = self.time_budget
-        if self.protocol == "ffn":
-            presets, steps, stride = FFN_PROTOCOL["presets"], FFN_PROTOCOL["steps"], FFN_PROTOCOL["train_stride"]
-            size, budget = FFN_PROTOCOL["size"], 0.0
-        cfg = _fit_config(self, steps, budget)
         overrides = {}
-        if self.sigma is not None:
+        if self.protocol in FFN_PROTOCOLS:
+            proto = FFN_PROTOCOLS[self.protocol]
+            presets, steps, stride = proto["presets"], proto["steps"], proto["train_stride"]
+            size, budget = proto["size"], 0.0
+            overrides = protocol_overrides(proto, self.sigma)
+        elif self.sigma is not None:
             def set_sigma(preset):
                 preset.field.encoding.sigma = self.sigma
 
             overrides = {p: set_sigma for p in presets if get_preset(p).field.encoding.kind == "gaussian"}
+        cfg = _fit_config(self, steps, budget)
         settings = {"protocol": self.protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
                     "size": size, "sigma": self.sigma, "images": [p.name for p in images], "folder": str(self.folder)}
         result = bench_images(images, presets, cfg, stride, size, overrides=overrides)

@@ -170,6 +170,52 @@ class _SparseGather(torch.autograd.Function):
         return matrix_t @ grad.contiguous(), None, None
 
 
+def _corner_combine(cell: torch.Tensor, mult: torch.Tensor, op, mask: int | None = None) -> torch.Tensor:
+    """``op``-combination over axes of ``(cell_i + bit_i) * mult_i`` for every corner: ``(N, L, 2^d)``.
+
+    ``cell: (N, L, d)``; ``mult: (L, d)`` or ``(d,)``. Axis ``d - 1`` is the most significant corner bit.
+    """
+    out = None
+    for i in range(cell.shape[-1] - 1, -1, -1):
+        m = mult[..., i]
+        lo = cell[..., i] * m  # (N, L)
+        pair = torch.stack([lo, lo + m], -1)  # (N, L, 2)
+        if mask is not None:
+            pair &= mask
+        out = pair if out is None else op(out[..., :, None], pair[..., None, :]).flatten(-2)
+    return out
+
+
+class _HashInterpolate(torch.autograd.Function):
+    """``sum_k w[..., k] * table[idx[..., k]]`` for ``idx, w: (..., K)``, gradients to the table only.
+
+    The forward is one fused ``embedding_bag`` (no ``(..., K, F)`` intermediate); the backward
+    accumulates ``w * grad`` into the table rows with ``bincount`` on a CPU and ``index_add_``
+    elsewhere. Plain indexing's backward, a sorted ``index_put_``, costs several times more on a
+    CPU (BENCHMARKS.md). Used when ``w`` needs no gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, table, idx, w):
+        ctx.save_for_backward(idx, w)
+        ctx.rows = table.shape[0]
+        k = idx.shape[-1]
+        out = nn.functional.embedding_bag(idx.reshape(-1, k), table, per_sample_weights=w.reshape(-1, k), mode="sum")
+        return out.view(*idx.shape[:-1], table.shape[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, w = ctx.saved_tensors
+        f = grad.shape[-1]
+        src = (w[..., None] * grad[..., None, :]).reshape(-1, f)  # (M, F): M = every (point, level, corner)
+        if grad.device.type == "cpu":  # one pass over a flat (row, feature) index, exact and deterministic
+            flat = (idx.reshape(-1, 1) * f + torch.arange(f, device=idx.device)).reshape(-1)
+            out = torch.bincount(flat, weights=src.reshape(-1), minlength=ctx.rows * f).view(ctx.rows, f)
+            return out.to(grad.dtype), None, None
+        out = torch.zeros(ctx.rows, f, dtype=grad.dtype, device=grad.device)
+        return out.index_add_(0, idx.reshape(-1), src), None, None
+
+
 class HashGrid(Encoding):
     """Multiresolution hash encoding (Müller et al. 2022, Instant-NGP).
 
@@ -219,48 +265,61 @@ class HashGrid(Encoding):
         self.resolutions = res
         self.register_buffer("_res", torch.tensor(res, dtype=torch.int64), persistent=False)
         self.register_buffer("_sizes", torch.tensor(sizes, dtype=torch.int64), persistent=False)
-        self.register_buffer("_offsets", torch.tensor(offsets[:-1], dtype=torch.int64), persistent=False)
         self.register_buffer("_dense", torch.tensor(dense), persistent=False)
-        # Dense strides (N+1)^i per level and axis: (L, d)
-        strides = torch.tensor([[(n + 1) ** i for i in range(in_dim)] for n in res], dtype=torch.int64)
+        self._n_dense = sum(dense)  # dense levels are the coarsest: a prefix
+        # Rows fit int32, and so do the hash products once the primes keep only the bits the mask
+        # keeps ((c * π) mod 2^k = (c * (π mod 2^k)) mod 2^k): int32 halves the index arithmetic's
+        # memory traffic wherever (N_max + 1) * 2^k stays below 2^31.
+        small = offsets[-1] * n_features < 2**31 and (max(res) + 1) * max_rows < 2**31
+        self._index_dtype = torch.int32 if small else torch.int64
+        primes = [p % max_rows if small else p for p in _PRIMES[:in_dim]]
+        self.register_buffer("_offsets", torch.tensor(offsets[:-1], dtype=self._index_dtype), persistent=False)
+        # Row-major strides (N+1)^i per dense level and axis: (L, d); hashed levels do not use them.
+        strides = [[(n + 1) ** i if is_dense else 0 for i in range(in_dim)] for n, is_dense in zip(res, dense)]
+        strides = torch.tensor(strides, dtype=self._index_dtype)
         self.register_buffer("_strides", strides, persistent=False)
-        self.register_buffer("_primes", torch.tensor(_PRIMES[:in_dim], dtype=torch.int64), persistent=False)
-        # Corner offsets of a cell: (2^d, d) in {0, 1}
-        corners = torch.tensor([[(c >> i) & 1 for i in range(in_dim)] for c in range(2**in_dim)], dtype=torch.int64)
-        self.register_buffer("_corners", corners, persistent=False)
+        self.register_buffer("_primes", torch.tensor(primes, dtype=self._index_dtype), persistent=False)
         g = torch.Generator().manual_seed(seed)
         self.table = nn.Parameter(torch.rand(offsets[-1], n_features, generator=g) * 2e-4 - 1e-4)
 
     def corner_indices(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Table rows and weights of the cell corners: ``(N, L, 2^d)`` each, for ``x: (N, d)``."""
-        u = ((x.clamp(-1, 1) + 1) * 0.5)[:, None, :] * self._res[None, :, None].to(x.dtype)  # (N, L, d)
-        cell = torch.minimum(u.floor().long(), self._res[None, :, None] - 1)  # (N, L, d), keeps u = N in the last cell
-        frac = u - cell.to(u.dtype)  # (N, L, d)
-        # Dense levels: row-major index of the cell's low corner plus each corner's fixed offset.
-        base = (cell * self._strides).sum(-1)  # (N, L)
-        corner_offset = (self._corners[:, None, :] * self._strides[None]).sum(-1)  # (2^d, L); no integer matmul on CUDA
-        idx = base[:, :, None] + corner_offset.T[None]  # (N, L, 2^d)
-        hashed_levels = (~self._dense).nonzero().flatten()
-        if len(hashed_levels):
-            c = cell[:, hashed_levels, None, :] + self._corners  # (N, Lh, 2^d, d)
-            h = c[..., 0] * self._primes[0]
-            for i in range(1, self.in_dim):
-                h = torch.bitwise_xor(h, c[..., i] * self._primes[i])
-            idx[:, hashed_levels] = h % self._sizes[hashed_levels, None]
+        """Table rows and weights of the cell corners: ``(N, L, 2^d)`` each, for ``x: (N, d)``.
+
+        Corner ``k`` is offset by bit ``i`` of ``k`` along axis ``i``. Dense levels (the coarsest,
+        so a prefix of the levels) index row-major; hashed ones XOR the axes' ``c_i * π_i`` and keep
+        the low ``log2_hashmap_size`` bits. Both are built axis by axis on ``(N, L, 2)`` pairs and
+        combined by broadcasting, which touches far less memory than ``(N, L, 2^d, d)`` corner tensors.
+        """
+        res = self._res.to(x.dtype)[None, :, None]  # (1, L, 1)
+        u = ((x.clamp(-1, 1) + 1) * 0.5)[:, None, :] * res  # (N, L, d)
+        cell = torch.minimum(u.floor(), res - 1)  # keeps u = N in the last cell
+        frac = u - cell  # (N, L, d)
+        cell = cell.to(self._index_dtype)
+        n_dense = self._n_dense
+        parts = []
+        if n_dense:  # row-major: sum_i (c_i + bit_i) * stride_i
+            parts.append(_corner_combine(cell[:, :n_dense], self._strides[:n_dense], torch.add))
+        if n_dense < self.n_levels:  # hashed: XOR_i ((c_i + bit_i) * π_i) mod 2^log2 (AND and XOR commute)
+            mask = (1 << self.log2_hashmap_size) - 1
+            parts.append(_corner_combine(cell[:, n_dense:], self._primes, torch.bitwise_xor, mask))
+        idx = parts[0] if len(parts) == 1 else torch.cat(parts, 1)  # (N, L, 2^d)
         idx += self._offsets[None, :, None]
-        # Weights: product over axes of frac (corner bit 1) or 1 - frac (bit 0): (N, L, 2^d)
-        w = None
-        for i in range(self.in_dim):
-            f = frac[..., i : i + 1]  # (N, L, 1)
-            wi = torch.where(self._corners[:, i].bool(), f, 1 - f)  # (N, L, 2^d)
-            w = wi if w is None else w * wi
+        # Weights: the product over axes of 1 - frac (bit 0) or frac (bit 1), in the same corner order.
+        pairs = torch.stack([1 - frac, frac], -1)  # (N, L, d, 2)
+        w = pairs[:, :, self.in_dim - 1]
+        for i in range(self.in_dim - 2, -1, -1):
+            w = (w[..., :, None] * pairs[:, :, i, None, :]).flatten(-2)
         return idx, w
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
         x = x.reshape(-1, self.in_dim)  # (N, d)
         idx, w = self.corner_indices(x)
-        feats = (self.table[idx] * w[..., None]).sum(-2)  # (N, L, F)
+        if x.requires_grad or w.dtype != self.table.dtype:
+            # gradients in x (and through them, for eikonal losses) or mixed precision: plain autograd
+            feats = (self.table[idx] * w[..., None]).sum(-2)  # (N, L, F)
+        else:
+            feats = _HashInterpolate.apply(self.table, idx, w)  # (N, L, F)
         return feats.reshape(*lead, self.out_dim)
 
     def prepare(self, x: torch.Tensor) -> HashGridCache:
@@ -274,7 +333,7 @@ class HashGrid(Encoding):
         # Row r = n * L + l holds the 2^d corners of point n at level l, so the CSR row
         # pointers are a plain arange; the transpose groups the same entries by table row.
         corners = idx.shape[-1]
-        cols = idx.reshape(-1)  # (nnz,)
+        cols = idx.reshape(-1).long()  # (nnz,)
         vals = w.reshape(-1).to(self.table.dtype)  # (nnz,)
         n_table = self.table.shape[0]
         crow = torch.arange(0, n_rows * corners + 1, corners, device=idx.device)

@@ -42,7 +42,13 @@ class MLP(nn.Module):
 
     ``skips`` lists hidden layers whose input is concatenated with the
     network's input, as NeRF does at layer 4 (0-based, counted from the first
-    hidden layer). PyTorch's default Linear initialisation.
+    hidden layer). ``init``: ``"torch"`` keeps PyTorch's default Linear
+    initialisation (weights and biases ``U(±1/√fan_in)``); ``"glorot"`` draws
+    weights from a Glorot normal truncated at two standard deviations (variance
+    ``2 / (fan_in + fan_out)``) and biases from ``N(0, 0.01²)``: the default of
+    JAX's stax ``Dense``, with which the Fourier-features paper trained. Its
+    weights have three times PyTorch's variance, so a deep ReLU stack does not
+    shrink its input as fast.
     """
 
     def __init__(
@@ -53,10 +59,13 @@ class MLP(nn.Module):
         depth: int = 4,
         activation: str = "relu",
         skips: tuple[int, ...] = (),
+        init: str = "torch",
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+        if init not in MLP_INITS:
+            raise ValueError(f"unknown initialisation {init!r}; expected one of {', '.join(MLP_INITS)}")
         _check_size("MLP", width, depth)
         self.in_dim, self.out_dim, self.skips = in_dim, out_dim, tuple(skips)
         self.layers = nn.ModuleList()
@@ -67,6 +76,9 @@ class MLP(nn.Module):
             self.layers.append(nn.Linear(n_in, width))
         self.act = ACTIVATIONS[activation]()
         self.out = nn.Linear(width, out_dim)
+        if init == "glorot":
+            for layer in [*self.layers, self.out]:
+                glorot_init_(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
@@ -75,6 +87,24 @@ class MLP(nn.Module):
                 h = torch.cat([h, x], dim=-1)  # (..., width + in_dim)
             h = self.act(layer(h))
         return self.out(h)
+
+
+MLP_INITS = ("torch", "glorot")
+
+# A normal truncated at ±2σ has variance 0.7737σ²; dividing σ by √0.7737 = 0.87962566 restores
+# the wanted variance (what JAX's variance_scaling does for "truncated_normal").
+_TRUNCATED_STD = 0.87962566103423978
+
+
+def glorot_init_(linear: nn.Linear) -> nn.Linear:
+    """JAX stax ``Dense`` defaults in place: truncated Glorot-normal weights, ``N(0, 0.01²)`` biases."""
+    fan_out, fan_in = linear.weight.shape
+    std = math.sqrt(2.0 / (fan_in + fan_out)) / _TRUNCATED_STD
+    with torch.no_grad():
+        nn.init.trunc_normal_(linear.weight, std=std, a=-2 * std, b=2 * std)
+        if linear.bias is not None:
+            linear.bias.normal_(0.0, 0.01)
+    return linear
 
 
 def siren_init_(linear: nn.Linear, omega: float, is_first: bool = False) -> nn.Linear:
@@ -385,6 +415,9 @@ class NetworkConfig:
     """mlp: relu, leaky_relu, gelu, silu, softplus or tanh."""
     skips: tuple[int, ...] = field(default_factory=tuple)
     """mlp: hidden layers that also take the network input (NeRF: (4,))."""
+    init: str = "torch"
+    """mlp: weight initialisation, torch (PyTorch's default) or glorot (JAX stax's default, as the
+    Fourier-features paper)."""
     first_omega: float = 30.0
     """siren: ω0 of the first layer."""
     hidden_omega: float = 30.0
@@ -405,7 +438,7 @@ class NetworkConfig:
     def build(self, in_dim: int, out_dim: int) -> nn.Module:
         k, w, d = self.kind, self.width, self.depth
         if k == "mlp":
-            return MLP(in_dim, out_dim, w, d, self.activation, tuple(self.skips))
+            return MLP(in_dim, out_dim, w, d, self.activation, tuple(self.skips), self.init)
         if k == "siren":
             return Siren(in_dim, out_dim, w, d, self.first_omega, self.hidden_omega)
         if k == "gauss":

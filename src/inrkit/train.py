@@ -16,8 +16,11 @@ A signal tells the loop what it needs through a small protocol:
   ``loss(field, step, batch_size, generator)`` -> a scalar tensor: the signal
   draws its own batch from ``generator`` and applies its forward model;
 - optionally ``metric`` (the key of ``evaluate``'s dict logged in the history and
-  the progress bar, default ``"psnr"``) and ``output_name`` (the reconstruction's
-  file name in the output folder, default ``"reconstruction.png"``).
+  the progress bar, default ``"psnr"``), ``output_name`` (the reconstruction's
+  file name in the output folder, default ``"reconstruction.png"``) and
+  ``batch_unit`` (what ``batch_size`` counts, e.g. ``"rays"``: the progress bar
+  then shows that unit per second of training, forward, backward and step
+  included, and the metrics hold ``{batch_unit}_per_second``).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -143,6 +146,7 @@ def fit(
         reuse_freed_memory()
     signal_loss = getattr(signal, "loss", None)  # a forward model: the signal computes the loss
     metric = getattr(signal, "metric", "psnr")
+    batch_unit = getattr(signal, "batch_unit", None)
     if signal_loss is None:
         coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
         n = coords.shape[0]
@@ -212,7 +216,8 @@ def fit(
         except OSError as e:
             raise InrkitError(f"cannot write to output folder {str(out_dir)!r}: {e.strerror or e}") from None
 
-    progress = _Progress(cfg.steps, metric, enabled=cfg.progress, start=step)
+    progress = _Progress(cfg.steps, metric, enabled=cfg.progress, start=step,
+                         unit=(batch_unit, cfg.batch_size) if batch_unit else None)
     field.train()
     last_metric = history[-1][metric] if history else float("nan")
     try:
@@ -266,6 +271,8 @@ def fit(
         "seconds": round(seconds, 3),
         "steps_per_second": round(step / seconds, 3) if seconds else None,
         "params": field.n_params(),
+        **({f"{batch_unit}_per_second": round(step * cfg.batch_size / seconds, 1) if seconds else None}
+           if batch_unit else {}),
         "preset": run_meta.get("preset"),
         "device": str(device),
     }
@@ -325,10 +332,13 @@ def _saved_step(out_dir: Path) -> str:
 
 
 class _Progress:
-    """A rich progress bar with the signal's metric (PSNR for most) and steps/s, or nothing."""
+    """A rich progress bar with the signal's metric (PSNR for most) and steps/s, or nothing.
 
-    def __init__(self, total: int, metric: str, enabled: bool, start: int = 0):
-        self.bar, self.metric = None, metric
+    ``unit=(name, per_step)`` shows ``name``/s (e.g. rays/s) in place of steps/s.
+    """
+
+    def __init__(self, total: int, metric: str, enabled: bool, start: int = 0, unit: tuple[str, int] | None = None):
+        self.bar, self.metric, self.unit = None, metric, unit
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -345,9 +355,13 @@ class _Progress:
 
     def update(self, step: int, value: float, loss: float, seconds: float):
         if self.bar is not None:
-            rate = step / seconds if seconds else 0.0
-            shown = f"PSNR {value:6.2f} dB" if self.metric == "psnr" else f"{self.metric} {value:.4g}"
-            self.bar.update(self.task, completed=step, info=f"{shown}  loss {loss:.2e}  {rate:6.1f} steps/s")
+            self.bar.update(self.task, completed=step, info=self.info(step, value, loss, seconds))
+
+    def info(self, step: int, value: float, loss: float, seconds: float) -> str:
+        rate = step / seconds if seconds else 0.0
+        shown = f"PSNR {value:6.2f} dB" if self.metric == "psnr" else f"{self.metric} {value:.4g}"
+        speed = f"{rate * self.unit[1]:,.0f} {self.unit[0]}/s" if self.unit else f"{rate:6.1f} steps/s"
+        return f"{shown}  loss {loss:.2e}  {speed}"
 
     def close(self):
         if self.bar is not None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import InrkitError, atomic_path
-from .cameras import _scene_frame, look_at, opencv_to_opengl
+from .cameras import _scene_frame, look_at
 
 __all__ = ["NerfDataset", "load_scene", "load_blender", "load_transforms", "load_llff", "builtin_scene",
            "write_blender", "SCENES"]

@@ -224,13 +224,18 @@ class ImageSignal:
         return np.clip(out, 0, 1)
 
     def evaluate(self, pred: np.ndarray, full: bool = True) -> dict:
-        """Metrics of a prediction ``(H, W, C)``: PSNR, and with ``full`` SSIM and PSNR on unseen pixels."""
+        """Metrics of a prediction ``(H, W, C)``: PSNR on the full image, and with ``full`` SSIM and,
+        for a train stride ``s > 1``, PSNR on the unseen pixels (``psnr_unseen``) and on the pixels
+        midway between training pixels along both axes, ``[s//2::s, s//2::s]`` (``psnr_offgrid``:
+        the Fourier-features paper's test set, its Table 1's figure)."""
         out = {"psnr": metrics.psnr(pred, self.image)}
         if full:
             out["ssim"] = metrics.ssim(pred, self.image)
-            if self.train_stride > 1:
+            s = self.train_stride
+            if s > 1:
                 unseen = ~self.train_mask()[..., None]
                 out["psnr_unseen"] = metrics.psnr(pred, self.image, mask=unseen)
+                out["psnr_offgrid"] = metrics.psnr(pred[s // 2 :: s, s // 2 :: s], self.image[s // 2 :: s, s // 2 :: s])
         return out
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:

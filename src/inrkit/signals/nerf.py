@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +117,7 @@ class NerfSignal:
     kind = "nerf"
     in_dim, out_dim = 3, 4
     metric = "psnr"
+    batch_unit = "rays"  # the fit loop reports rays/s (progress bar, metrics.json)
     output_name = "test_views"
 
     def __init__(self, train: NerfDataset, test: NerfDataset, render: NerfRenderConfig = NerfRenderConfig(),
@@ -132,8 +132,6 @@ class NerfSignal:
         self.downscale = 1  # recorded in the metadata so `inrkit eval` reloads views at the same size
         self.grid: OccupancyGrid | None = None
         self._device_data = None
-        self.rays_per_second = 0.0
-        self._rays, self._ray_time = 0, 0.0
 
     # ------------------------------------------------------------ geometry
 
@@ -223,7 +221,6 @@ class NerfSignal:
         """MSE of ``batch_size`` random training rays rendered through ``field`` (plus the coarse
         pass's MSE for the hierarchical sampler). Refreshes the occupancy grid every
         ``grid_update_every`` steps."""
-        t_start = time.perf_counter()
         device = next(field.parameters()).device
         images, c2w, intr, dist = self._data(device)
         cfg = self.render
@@ -253,9 +250,6 @@ class NerfSignal:
         loss = torch.nn.functional.mse_loss(out["rgb"], target)
         if "rgb_coarse" in out:
             loss = loss + torch.nn.functional.mse_loss(out["rgb_coarse"], target)
-        self._rays += batch_size
-        self._ray_time += time.perf_counter() - t_start
-        self.rays_per_second = self._rays / max(self._ray_time, 1e-9)
         return loss
 
     # ------------------------------------------------------------ evaluation
@@ -296,7 +290,7 @@ class NerfSignal:
         out = {"psnr": float(np.mean(psnrs)), "ssim": float(np.mean(ssims))}
         if full:
             out.update(views=len(psnrs), psnr_per_view=[round(p, 4) for p in psnrs],
-                       ssim_per_view=[round(s, 5) for s in ssims], rays_per_second=round(self.rays_per_second, 1))
+                       ssim_per_view=[round(s, 5) for s in ssims])
         return out
 
     def save(self, path: Path, pred: "_Prediction") -> None:
