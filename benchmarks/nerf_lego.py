@@ -6,12 +6,13 @@ on ``transforms_train.json`` and scores all views of ``transforms_test.json``
 evaluation of the first test view (the history in each run folder). Writes
 benchmarks/results/nerf_lego[_SUFFIX].json after every preset. Quoted in BENCHMARKS.md. Run:
 
-    python benchmarks/nerf_lego.py --downscale 4 --time-budget 600 --threads 1          # 2-core CPU target
+    python benchmarks/nerf_lego.py --downscale 4 --time-budget 600                      # 2-core CPU target
     python benchmarks/nerf_lego.py --device cuda --downscale 1 --time-budget 300        # a GPU, 800x800
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -62,8 +63,9 @@ def main() -> None:
         "train_views": len(train), "test_views": len(test), "time_budget": a.time_budget, "batch_size": batch,
         "device": a.device, "threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name() if cuda else None,
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads "
-                   "(a 2-core CPU shared with other jobs)" if not cuda else None,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                   f"{torch.get_num_threads()} torch threads" if not cuda else None,
+        "load_average_at_start": os.getloadavg()[0],
         "presets": {},
     }
     for p in a.presets:
@@ -88,6 +90,7 @@ def main() -> None:
         }
         print(f"{p}: mean test PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, {m['steps']} steps in "
               f"{m['seconds']:.0f} s, 25 dB (first view) at {seconds_to(r.history, 25.0)} s", flush=True)
+        result["load_average_at_end"] = os.getloadavg()[0]  # 1-minute load: other jobs slow a CPU run
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(out, result)
     print(f"wrote {out}")

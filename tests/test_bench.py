@@ -69,6 +69,8 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "images", "{empty}"], "holds no images"),
         (["bench", "images", "{folder}", "--presets", "nope"], "unknown preset"),
         (["bench", "images", "{folder}", "--protocol", "paper"], "unknown protocol"),
+        (["bench", "images", "{folder}", "--baselines", "lanczos"], "unknown baseline"),
+        (["bench", "images", "{folder}", "--baselines", "bicubic", "--train-stride", "1"], "held-out"),
         (["bench", "audio", "{folder}"], "unknown signal kind"),
         (["tune", "{folder}", "--train-stride", "1"], "held-out"),
         (["tune", "{folder}", "--sigmas", "0"], "positive"),
@@ -127,3 +129,33 @@ def test_ffn_protocols_apply_the_papers_per_kind_settings():
     # the paper's network: three hidden ReLU layers of 256, sigmoid output, JAX's Glorot init
     net = natural["relu"].field.network
     assert (net.depth, net.width, net.init, natural["relu"].field.output) == (3, 256, "glorot", "sigmoid")
+
+
+@pytest.mark.parametrize("name", ["bilinear", "bicubic"])
+def test_interpolation_baselines_reproduce_a_plane_from_its_training_pixels(name):
+    from inrkit.bench import BASELINES, interpolate_training_pixels
+    from inrkit.signals.image import ImageSignal
+
+    yy, xx = np.mgrid[0:64, 0:72].astype(np.float32)
+    plane = (0.1 + 0.005 * xx + 0.004 * yy)[..., None]  # affine: both splines reproduce it exactly
+    sig = ImageSignal(plane, train_stride=2)
+    pred = interpolate_training_pixels(sig, BASELINES[name])
+    assert pred.shape == plane.shape
+    # exact away from the borders: the cubic spline's boundary condition (edge held) fades by a
+    # factor 2 - √3 ≈ 0.27 per training sample, so 8 samples in it is below 1e-5
+    np.testing.assert_allclose(pred[16:-16, 16:-16], plane[16:-16, 16:-16], atol=1e-5)
+    np.testing.assert_allclose(pred[::2, ::2], plane[::2, ::2], atol=1e-6)  # passes through the training pixels
+
+
+def test_bench_with_baselines(folder, tmp_path):
+    out = tmp_path / "out"
+    assert main(["bench", "images", str(folder), "--presets", "relu", "--steps", "3", "--baselines", "bilinear",
+                 "bicubic", "--out", str(out), "--device", "cpu", "--compile", "off"]) == 0
+    data = json.loads((out / "bench.json").read_text())
+    assert list(data["summary"]) == ["relu", "bilinear", "bicubic"]
+    for name in ("bilinear", "bicubic"):
+        st = data["summary"][name]
+        assert st["n"] == 2 and st["params"][0] == 0 and st["steps"][0] == 0
+        # smooth test images: interpolation beats a 3-step fit on the held-out pixels
+        assert st["psnr_unseen"][0] > data["summary"]["relu"]["psnr_unseen"][0] + 5
+    assert "| bicubic | 2 |" in (out / "bench.md").read_text()

@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
+import time
 from pathlib import Path
+
+import numpy as np
 
 from .errors import InrkitError, atomic_path
 from .presets import get_preset
@@ -19,7 +22,8 @@ from .signals.image import load_image
 from .train import FitConfig, fit, make_field
 
 __all__ = [
-    "FFN_PROTOCOL", "FFN_PROTOCOLS", "protocol_overrides", "list_images", "bench_images", "tune_sigma", "write_report",
+    "BASELINES", "FFN_PROTOCOL", "FFN_PROTOCOLS", "bench_images", "interpolate_training_pixels", "list_images",
+    "protocol_overrides", "tune_sigma", "write_report",
 ]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
@@ -67,6 +71,26 @@ def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
     return images[:limit] if limit else images
 
 
+# Classical interpolation of the training pixels (spline order), for `bench images --baselines`.
+BASELINES = {"bilinear": 1, "bicubic": 3}
+
+
+def interpolate_training_pixels(signal, order: int) -> np.ndarray:
+    """The image predicted from its training pixels alone by spline interpolation: ``(H, W, C)`` in [0, 1].
+
+    Order 1 is bilinear, 3 cubic B-spline interpolation (it passes through every training pixel);
+    beyond the last training row and column the edge value is held.
+    """
+    from scipy import ndimage
+
+    s = signal.train_stride
+    train = signal.image[::s, ::s].astype(np.float64)  # (h, w, C)
+    yy, xx = np.mgrid[0 : signal.height, 0 : signal.width] / s  # every pixel, in training-grid units
+    out = [ndimage.map_coordinates(train[..., c], [yy, xx], order=order, mode="nearest")
+           for c in range(train.shape[-1])]
+    return np.clip(np.stack(out, -1), 0, 1).astype(np.float32)
+
+
 def bench_images(
     images: list[Path],
     presets: list[str],
@@ -75,14 +99,29 @@ def bench_images(
     size: tuple[int, int] | None = None,
     overrides: dict | None = None,
     log=print,
+    baselines: tuple[str, ...] = (),
 ) -> dict:
     """Fit every image with every preset: ``{"runs": [...], "summary": {preset: {metric: (mean, std)}}}``.
 
-    ``overrides`` maps a preset name to a function that edits its (copied) preset.
+    ``overrides`` maps a preset name to a function that edits its (copied) preset. ``baselines``
+    (names of :data:`BASELINES`) adds rows that interpolate the training pixels instead of fitting.
     """
     for name in presets:
         get_preset(name)  # fail on an unknown preset before any fitting
+    for name in baselines:
+        if name not in BASELINES:
+            raise InrkitError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+    if baselines and train_stride < 2:
+        raise InrkitError("interpolation baselines need held-out pixels: a train stride of at least 2")
     runs = []
+
+    def record(path, name, metrics):
+        row = {"image": path.name, "preset": name, **{k: metrics.get(k) for k in METRICS}}
+        runs.append(row)
+        held_out = (("psnr_unseen", "unseen"), ("psnr_offgrid", "off-grid"))
+        unseen = "".join(f", {label} {row[k]:.2f}" for k, label in held_out if row.get(k) is not None)
+        log(f"{path.name:>12s} {name:12s} PSNR {row['psnr']:6.2f} dB{unseen}  {row['seconds']:7.1f} s")
+
     for path in images:
         signal = load_image(str(path), size=size, train_stride=train_stride)
         for name in presets:
@@ -91,12 +130,13 @@ def bench_images(
                 overrides[name](preset)
             field = make_field(preset.field, signal, seed=cfg.seed)
             r = fit(field, signal, cfg, preset.optim, meta={"preset": name})
-            row = {"image": path.name, "preset": name, **{k: r.metrics.get(k) for k in METRICS}}
-            runs.append(row)
-            held_out = (("psnr_unseen", "unseen"), ("psnr_offgrid", "off-grid"))
-            unseen = "".join(f", {label} {row[k]:.2f}" for k, label in held_out if row.get(k) is not None)
-            log(f"{path.name:>12s} {name:12s} PSNR {row['psnr']:6.2f} dB{unseen}  {row['seconds']:7.1f} s")
-    return {"runs": runs, "summary": summarise(runs, presets)}
+            record(path, name, r.metrics)
+        for name in baselines:
+            t0 = time.perf_counter()
+            pred = interpolate_training_pixels(signal, BASELINES[name])
+            seconds = time.perf_counter() - t0
+            record(path, name, {**signal.evaluate(pred), "params": 0, "seconds": seconds, "steps": 0})
+    return {"runs": runs, "summary": summarise(runs, [*presets, *baselines])}
 
 
 def summarise(runs: list[dict], presets: list[str]) -> dict:

@@ -472,6 +472,8 @@ class BenchImages(_FolderFits):
     512x512; every second pixel; its per-kind learning rates, σ and positional scale)."""
     sigma: Optional[float] = None
     """Scale σ of every Gaussian Fourier-feature preset (default: the protocol's, else the preset's 10)."""
+    baselines: tuple[str, ...] = ()
+    """Also score classical interpolation of the training pixels: bilinear, bicubic (no fitting)."""
     out: Path = Path("runs/bench")
     """Output folder: bench.json, bench.md, bench.png."""
 
@@ -499,8 +501,9 @@ class BenchImages(_FolderFits):
             overrides = {p: set_sigma for p in presets if get_preset(p).field.encoding.kind == "gaussian"}
         cfg = _fit_config(self, steps, budget)
         settings = {"protocol": self.protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
-                    "size": size, "sigma": self.sigma, "images": [p.name for p in images], "folder": str(self.folder)}
-        result = bench_images(images, presets, cfg, stride, size, overrides=overrides)
+                    "size": size, "sigma": self.sigma, "images": [p.name for p in images], "folder": str(self.folder),
+                    "baselines": list(self.baselines)}
+        result = bench_images(images, presets, cfg, stride, size, overrides=overrides, baselines=tuple(self.baselines))
         written = write_report(result, self.out, f"{self.folder.name}: {len(images)} images", settings)
         print(markdown_table(result["summary"]), end="")
         print("wrote " + ", ".join(map(str, written)))

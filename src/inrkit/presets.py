@@ -57,17 +57,20 @@ PRESETS: dict[str, Preset] = {
     for p in [
         Preset(
             "relu",
-            "3 hidden ReLU layers of 256 + sigmoid output on raw coordinates (no mapping), Adam 1e-3: the Fourier-features paper's baseline",
+            "3 hidden ReLU layers of 256 + sigmoid output on raw coordinates (no mapping), Adam 1e-3: "
+            "the Fourier-features paper's baseline",
             _ffn(EncodingConfig("identity")),
         ),
         Preset(
             "ffn-basic",
-            "basic Fourier mapping [cos 2πv, sin 2πv] + the paper's ReLU network (3x256 + output), Adam 1e-3 (Tancik et al. 2020)",
+            "basic Fourier mapping [cos 2πv, sin 2πv] + the paper's ReLU network (3x256 + output), Adam 1e-3 "
+            "(Tancik et al. 2020)",
             _ffn(EncodingConfig("basic")),
         ),
         Preset(
             "ffn-pe",
-            "Fourier-features positional encoding, scale 6, m=256 + the paper's ReLU network, Adam 1e-3 (Tancik et al. 2020)",
+            "Fourier-features positional encoding, scale 6, m=256 + the paper's ReLU network, Adam 1e-3 "
+            "(Tancik et al. 2020)",
             _ffn(EncodingConfig("ffn-positional", m=256, scale=6.0)),
         ),
         Preset(
@@ -77,7 +80,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "nerf-pe",
-            "NeRF positional encoding, 10 octaves with the raw input + the Fourier-features paper's ReLU network, Adam 1e-3",
+            "NeRF positional encoding, 10 octaves with the raw input + the Fourier-features paper's ReLU network, "
+            "Adam 1e-3",
             _ffn(EncodingConfig("positional", n_frequencies=10, include_input=True)),
         ),
         Preset(

@@ -97,10 +97,13 @@ def pick_device(name: str) -> torch.device:
 
 
 def make_field(cfg: FieldConfig, signal, seed: int = 0) -> Field:
-    """Build ``cfg`` for ``signal``: a hash grid with ``finest_resolution=0`` takes the signal's size."""
+    """Build ``cfg`` for ``signal``: a hash grid with ``finest_resolution=0`` takes the signal's
+    ``grid_resolution`` (the output grid's size, where the signal has one) or else its ``resolution``;
+    BACON's band limit follows ``resolution`` (the training samples' Nyquist)."""
     cfg = FieldConfig.from_dict(cfg.to_dict())
     if cfg.encoding.kind == "hashgrid" and cfg.encoding.finest_resolution <= 0:
-        cfg.encoding.finest_resolution = max(int(signal.resolution), cfg.encoding.base_resolution)
+        finest = getattr(signal, "grid_resolution", signal.resolution)
+        cfg.encoding.finest_resolution = max(int(finest), cfg.encoding.base_resolution)
     if cfg.network.kind == "bacon" and cfg.network.max_frequency <= 0:
         cfg.network.max_frequency = signal.resolution / 4  # Nyquist of `resolution` samples across [-1, 1]
     torch.manual_seed(seed)

@@ -194,6 +194,15 @@ class ImageSignal:
         the finest detail the observations can pin down, which sizes grid encodings and band limits."""
         return max(self.height, self.width) // self.train_stride
 
+    @property
+    def grid_resolution(self) -> int:
+        """Pixels across the largest side: where a hash grid's finest level goes, with or without a
+        train stride. With vertices at every pixel's edges, a pixel between two training pixels is
+        read from vertices that each training pixel sets (about bilinear interpolation); a finest
+        level at the training samples' size is staggered against them by a quarter cell and scores
+        about 1 dB lower on the held-out pixels (BENCHMARKS.md)."""
+        return max(self.height, self.width)
+
     def train_mask(self) -> np.ndarray:
         """``(H, W)`` bool: pixels used for training."""
         s = self.train_stride
