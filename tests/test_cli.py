@@ -7,6 +7,7 @@ import pytest
 
 import inrkit
 from inrkit.cli import main
+from inrkit.errors import InrkitError
 
 FIT = ["fit", "image", "sample:camera", "--size", "48x32", "--steps", "30", "--eval-every", "10",
        "--no-progress", "--compile", "off", "--device", "cpu"]
@@ -147,3 +148,17 @@ def test_console_script_subprocess(tmp_path):
     assert code != 0 and "Traceback" not in err
     code, out, err = run_cli()
     assert code == 2 and "fit image" in out
+
+
+def test_read_json_turns_every_failure_into_one_sentence(tmp_path):
+    from inrkit.errors import read_json
+
+    (tmp_path / "ok.json").write_text('{"a": 1}')
+    assert read_json(tmp_path / "ok.json", "thing") == {"a": 1}
+    (tmp_path / "bad.json").write_text("{nope")
+    (tmp_path / "dir.json").mkdir()
+    (tmp_path / "latin1.json").write_bytes(b'{"a": "\xe9"}')
+    for name, message in [("missing.json", "does not exist"), ("bad.json", "is not valid JSON"),
+                          ("dir.json", "cannot read thing"), ("latin1.json", "is not valid JSON")]:
+        with pytest.raises(InrkitError, match=message):
+            read_json(tmp_path / name, "thing")

@@ -164,7 +164,11 @@ def test_fit_eval_render_info_and_resume_commands(tmp_path, capsys):
 
     # bad input: one sentence, exit status 2
     (tmp_path / "bad.json").write_text(json.dumps({"camera_path": [{"fov": 3}]}))
+    (tmp_path / "folder.json").mkdir()  # exists but cannot be read as a file
+    (tmp_path / "broken.json").write_text("{oops")
     for args in (["render", out, "--camera-path", tmp_path / "bad.json"],
+                 ["render", out, "--camera-path", tmp_path / "folder.json"],
+                 ["render", out, "--camera-path", tmp_path / "broken.json"],
                  ["render", out, "--camera-path", "nowhere.json"],
                  ["render", out, "--out", tmp_path / "x.avi"],
                  ["eval", out, "--split", "nope"],

@@ -14,7 +14,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import InrkitError, atomic_path
+from .errors import InrkitError, atomic_path, read_json
 from .fields import Field, FieldConfig, RadianceFieldConfig
 
 __all__ = ["save_checkpoint", "load", "load_meta", "write_json"]
@@ -56,10 +56,7 @@ def load_meta(path: str | Path) -> dict:
     meta_path = path / META if path.is_dir() else path
     if not meta_path.exists():
         raise InrkitError(f"{str(path)!r} is not an inrkit checkpoint (no {META} there)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InrkitError(f"{str(meta_path)!r} is corrupt ({e})") from None
+    meta = read_json(meta_path, "checkpoint description")
     if not isinstance(meta, dict) or meta.get("format") != "inrkit-field" or "field" not in meta:
         raise InrkitError(f"{str(meta_path)!r} is not an inrkit field description")
     return meta

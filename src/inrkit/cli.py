@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import tyro
 
-from .errors import InrkitError
+from .errors import InrkitError, read_json
 
 DEFAULT_OUT = Path("runs/latest")
 
@@ -1081,10 +1081,7 @@ def _read_camera_path(path: Path, k, w: int, h: int):
 
     if not path.exists():
         raise InrkitError(f"camera path {str(path)!r} is not orbit, spiral, dataset or an existing JSON file")
-    try:
-        d = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InrkitError(f"camera path {str(path)!r} is not valid JSON ({e})") from None
+    d = read_json(path, "camera path")
     mats, fovs = [], []
     try:
         if isinstance(d, dict) and "camera_path" in d:

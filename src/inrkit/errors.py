@@ -1,12 +1,13 @@
 """User-facing errors and safe file writing."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["InrkitError", "atomic_path"]
+__all__ = ["InrkitError", "atomic_path", "read_json"]
 
 
 class InrkitError(Exception):
@@ -33,3 +34,17 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def read_json(path: str | os.PathLike, what: str):
+    """The parsed JSON file ``path``; a missing, unreadable or malformed file is one :class:`InrkitError`
+    naming it as ``what`` (e.g. "camera path")."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InrkitError(f"{what} {str(path)!r} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InrkitError(f"{what} {str(path)!r} is not valid JSON ({e})") from None
+    except OSError as e:  # a folder, no permission, an I/O error
+        raise InrkitError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None

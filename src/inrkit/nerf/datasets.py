@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InrkitError, atomic_path
+from ..errors import InrkitError, atomic_path, read_json
 from .cameras import _scene_frame, look_at
 
 __all__ = ["NerfDataset", "load_scene", "load_blender", "load_transforms", "load_llff", "builtin_scene",
@@ -64,12 +64,7 @@ class NerfDataset:
 
 
 def _read_json(path: Path) -> dict:
-    if not path.exists():
-        raise InrkitError(f"{str(path)!r} does not exist")
-    try:
-        d = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InrkitError(f"{str(path)!r} is not valid JSON ({e})") from None
+    d = read_json(path, "scene file")
     if not isinstance(d, dict):
         raise InrkitError(f"{str(path)!r} should hold a JSON object")
     return d
