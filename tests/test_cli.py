@@ -162,3 +162,17 @@ def test_read_json_turns_every_failure_into_one_sentence(tmp_path):
                           ("dir.json", "cannot read thing"), ("latin1.json", "is not valid JSON")]:
         with pytest.raises(InrkitError, match=message):
             read_json(tmp_path / name, "thing")
+
+
+def test_input_and_output_path_checks(tmp_path):
+    from inrkit.errors import input_file, output_folder_exists
+
+    (tmp_path / "a.wav").write_bytes(b"")
+    assert input_file(str(tmp_path / "a.wav"), "audio file", "a WAV file") == tmp_path / "a.wav"
+    with pytest.raises(InrkitError, match="audio file .* does not exist"):
+        input_file(tmp_path / "b.wav", "audio file", "a WAV file")
+    with pytest.raises(InrkitError, match="is a folder; expected a WAV file"):
+        input_file(tmp_path, "audio file", "a WAV file")
+    assert output_folder_exists(str(tmp_path / "x.png")) == tmp_path / "x.png"
+    with pytest.raises(InrkitError, match="folder .* does not exist"):
+        output_folder_exists(tmp_path / "no" / "x.png")

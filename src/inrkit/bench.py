@@ -22,7 +22,7 @@ from .signals.image import load_image
 from .train import FitConfig, fit, make_field
 
 __all__ = [
-    "BASELINES", "FFN_PROTOCOL", "FFN_PROTOCOLS", "bench_images", "interpolate_training_pixels", "list_images",
+    "BASELINES", "FFN_PROTOCOLS", "bench_images", "interpolate_training_pixels", "list_images",
     "protocol_overrides", "tune_sigma", "write_report",
 ]
 
@@ -40,7 +40,6 @@ FFN_PROTOCOLS = {
     "ffn": {**_FFN_COMMON, "lr": {"relu": 1e-2, "ffn-basic": 1e-2}, "sigma": 10.0, "posenc_scale": 6.0},
     "ffn-text": {**_FFN_COMMON, "lr": {}, "sigma": 14.0, "posenc_scale": 5.0},
 }
-FFN_PROTOCOL = FFN_PROTOCOLS["ffn"]
 
 
 def protocol_overrides(protocol: dict, sigma: float | None = None) -> dict:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import tyro
 
-from .errors import InrkitError, read_json
+from .errors import InrkitError, output_folder_exists, read_json
 
 DEFAULT_OUT = Path("runs/latest")
 
@@ -621,10 +621,7 @@ class Render:
 
     def output(self, default_name: str) -> Path:
         """Where to write: --out, else CHECKPOINT/default_name; its folder must exist."""
-        out = self.out or self.checkpoint / default_name
-        if not out.parent.is_dir():
-            raise InrkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-        return out
+        return output_folder_exists(self.out or self.checkpoint / default_name)
 
 
 def _render_image(r: Render, field) -> None:
@@ -704,8 +701,7 @@ class Mesh:
         kind = meta.get("signal", {}).get("kind")
         if kind not in ("sdf", "occupancy", "nerf"):
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf, occupancy and nerf fields")
-        if not out.parent.is_dir():
-            raise InrkitError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+        output_folder_exists(out)
         device = pick_device(self.device)
         field = load(self.checkpoint, device=device)
         if kind == "nerf":

@@ -7,7 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["InrkitError", "atomic_path", "read_json"]
+__all__ = ["InrkitError", "atomic_path", "input_file", "output_folder_exists", "read_json"]
 
 
 class InrkitError(Exception):
@@ -48,3 +48,22 @@ def read_json(path: str | os.PathLike, what: str):
         raise InrkitError(f"{what} {str(path)!r} is not valid JSON ({e})") from None
     except OSError as e:  # a folder, no permission, an I/O error
         raise InrkitError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+
+
+def input_file(path: str | os.PathLike, what: str, expected: str) -> Path:
+    """``path`` as a :class:`Path` once it names an existing file, else one :class:`InrkitError`:
+    "{what} 'path' does not exist" or "'path' is a folder; expected {expected}"."""
+    path = Path(path)
+    if not path.exists():
+        raise InrkitError(f"{what} {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InrkitError(f"{str(path)!r} is a folder; expected {expected}")
+    return path
+
+
+def output_folder_exists(path: str | os.PathLike) -> Path:
+    """``path`` as a :class:`Path` once the folder it is to be written in exists, else one :class:`InrkitError`."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InrkitError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    return path

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path
+from ..errors import InrkitError, atomic_path, input_file
 from ..grids import evaluate_grid, grid_coordinates
 
 __all__ = ["AudioSignal", "AUDIO_SAMPLES", "load_audio", "save_audio", "render_audio", "snr", "synth_sample"]
@@ -68,11 +68,7 @@ def load_audio(source: str) -> "AudioSignal":
         return AudioSignal(samples, rate, name=source)
     import soundfile as sf
 
-    path = Path(source)
-    if not path.exists():
-        raise InrkitError(f"audio file {source!r} does not exist")
-    if path.is_dir():
-        raise InrkitError(f"{source!r} is a folder; expected a WAV, FLAC or OGG file")
+    path = input_file(source, "audio file", "a WAV, FLAC or OGG file")
     try:
         info = sf.info(str(path))
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (N, C) in [-1, 1]

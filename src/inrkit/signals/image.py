@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path
+from ..errors import InrkitError, atomic_path, input_file
 from ..grids import evaluate_grid, grid_coordinates
 
 __all__ = ["ImageSignal", "SAMPLES", "load_image", "save_image", "parse_size"]
@@ -76,10 +76,7 @@ def _to_unit(a: np.ndarray, what: str) -> tuple[np.ndarray, int]:
 def _read_file(path: Path) -> np.ndarray:
     import imageio.v3 as iio
 
-    if not path.exists():
-        raise InrkitError(f"image file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise InrkitError(f"{str(path)!r} is a folder; expected an image file")
+    input_file(path, "image file", "an image file")
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
             import tifffile

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from .. import shape_metrics
-from ..errors import InrkitError, atomic_path
+from ..errors import InrkitError, atomic_path, input_file, output_folder_exists
 
 __all__ = [
     "SHAPES",
@@ -110,11 +110,7 @@ def load_shape(source: str) -> ShapeData:
         if name not in SHAPES:
             raise InrkitError(f"unknown sample shape {name!r}; expected one of {', '.join(SHAPES)}")
         return _procedural(name)
-    path = Path(source)
-    if not path.exists():
-        raise InrkitError(f"shape file {source!r} does not exist")
-    if path.is_dir():
-        raise InrkitError(f"{source!r} is a folder; expected a mesh or point-cloud file")
+    path = input_file(source, "shape file", "a mesh or point-cloud file")
     suffix = path.suffix.lower()
     if suffix == ".xyz":
         data = _read_xyz(path)
@@ -194,8 +190,7 @@ def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None
     path = Path(path)
     if path.suffix.lower() not in SAVE_SUFFIXES:
         raise InrkitError(f"cannot write a mesh as {path.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
-    if not path.parent.is_dir():
-        raise InrkitError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    output_folder_exists(path)
     mesh = trimesh.Trimesh(np.asarray(vertices), np.asarray(faces), process=False)
     try:
         with atomic_path(path) as tmp:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path
+from ..errors import InrkitError, atomic_path, input_file
 from ..grids import evaluate_grid
 
 __all__ = [
@@ -114,11 +114,7 @@ def read_volume(
     ``info`` holds ``affine`` (4x4, voxel index to world millimetres) and ``voxel_size`` for NIfTI.
     ``frame`` picks one volume of a 4D file; ``ndims`` are the accepted dimensionalities.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InrkitError(f"volume file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise InrkitError(f"{str(path)!r} is a folder; expected a .npy, .npz, .nii or .nii.gz file")
+    path = input_file(path, "volume file", "a .npy, .npz, .nii or .nii.gz file")
     name = path.name.lower()
     info: dict = {}
     try:
