@@ -69,6 +69,7 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "images", "{empty}"], "holds no images"),
         (["bench", "images", "{folder}", "--presets", "nope"], "unknown preset"),
         (["bench", "images", "{folder}", "--protocol", "paper"], "unknown protocol"),
+        (["bench", "images", "{folder}", "--protocol", "ffn", "--presets", "ngp", "relu"], "ngp is not one of them"),
         (["bench", "images", "{folder}", "--baselines", "lanczos"], "unknown baseline"),
         (["bench", "images", "{folder}", "--baselines", "bicubic", "--train-stride", "1"], "held-out"),
         (["bench", "audio", "{folder}"], "unknown signal kind"),
@@ -159,3 +160,16 @@ def test_bench_with_baselines(folder, tmp_path):
         # smooth test images: interpolation beats a 3-step fit on the held-out pixels
         assert st["psnr_unseen"][0] > data["summary"]["relu"]["psnr_unseen"][0] + 5
     assert "| bicubic | 2 |" in (out / "bench.md").read_text()
+
+
+def test_protocol_presets_pick_a_subset(folder, tmp_path, monkeypatch):
+    from inrkit.bench import FFN_PROTOCOLS
+
+    # the protocol's own settings, shrunk so the test is quick
+    monkeypatch.setitem(FFN_PROTOCOLS, "ffn", {**FFN_PROTOCOLS["ffn"], "steps": 2, "size": (32, 32)})
+    out = tmp_path / "o"
+    assert main(["bench", "images", str(folder), "--protocol", "ffn", "--presets", "ffn-basic", "--limit", "1",
+                 "--out", str(out), "--device", "cpu", "--compile", "off"]) == 0
+    data = json.loads((out / "bench.json").read_text())
+    assert [r["preset"] for r in data["runs"]] == ["ffn-basic"]
+    assert data["settings"]["steps"] == 2 and data["runs"][0]["steps"] == 2

@@ -460,12 +460,16 @@ class _FolderFits:
         return images, parse_size(self.size) if self.size else None
 
 
+DEFAULT_BENCH_PRESETS = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
+
+
 @dataclass
 class BenchImages(_FolderFits):
     """Fit every image in a folder with every preset; write a table (markdown, JSON) and a bar chart."""
 
-    presets: tuple[str, ...] = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
-    """Presets to compare (ignored with --protocol ffn or ffn-text)."""
+    presets: tuple[str, ...] = ()
+    """Presets to compare (default: relu ffn-basic ffn-pe ffn-gauss siren ngp; with --protocol ffn or
+    ffn-text, its four, of which this may pick some)."""
     protocol: str = "fast"
     """fast: --steps/--time-budget per image as given; ffn (natural images) or ffn-text: the
     Fourier-features paper's exact setup (relu, ffn-basic, ffn-pe, ffn-gauss; 2000 full-batch steps;
@@ -486,12 +490,17 @@ class BenchImages(_FolderFits):
         if self.sigma is not None and not self.sigma > 0:
             raise InrkitError(f"sigma must be positive, got {self.sigma}")
         images, size = self._setup()
-        presets, steps, stride = list(self.presets), self.steps, self.train_stride
+        presets, steps, stride = list(self.presets) or list(DEFAULT_BENCH_PRESETS), self.steps, self.train_stride
         budget = self.time_budget
         overrides = {}
         if self.protocol in FFN_PROTOCOLS:
             proto = FFN_PROTOCOLS[self.protocol]
-            presets, steps, stride = proto["presets"], proto["steps"], proto["train_stride"]
+            presets = [p for p in proto["presets"] if not self.presets or p in self.presets]
+            other = [p for p in self.presets if p not in proto["presets"]]
+            if other:
+                raise InrkitError(f"--protocol {self.protocol} runs {', '.join(proto['presets'])}; "
+                                  f"{', '.join(other)} is not one of them")
+            steps, stride = proto["steps"], proto["train_stride"]
             size, budget = proto["size"], 0.0
             overrides = protocol_overrides(proto, self.sigma)
         elif self.sigma is not None:
