@@ -189,7 +189,7 @@ def write_report(result: dict, out: Path, title: str, settings: dict) -> list[Pa
     except ImportError:
         return written
     names = list(result["summary"])
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 4.4), layout="constrained")
     xs = range(len(names))
     bars = [("psnr", "full image"), ("psnr_unseen", "unseen pixels"), ("psnr_offgrid", "off-grid pixels")]
     for i, (key, label) in enumerate(bars):
@@ -199,8 +199,7 @@ def write_report(result: dict, out: Path, title: str, settings: dict) -> list[Pa
     ax.set_xticks(list(xs), names, rotation=30, ha="right")
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncol=len(bars), frameon=False)  # never over a bar
     with atomic_path(out / "bench.png") as tmp:
         fig.savefig(tmp, dpi=120)
     plt.close(fig)
