@@ -31,7 +31,9 @@ def test_presets_build_radiance_fields(name, check_seed_determinism):
     assert (rgb >= 0).all() and (rgb <= 1).all() and (sigma >= 0).all()
     assert torch.allclose(field.density(x), sigma)
     (rgb.sum() + sigma.sum()).backward()
-    assert all(p.grad is not None for p in field.parameters())
+    coarse = set(map(id, field.coarse.parameters())) if field.coarse is not None else set()
+    assert all(p.grad is not None for p in field.parameters() if id(p) not in coarse)
+    assert (field.coarse is not None) == (name == "nerf")  # NeRF's separate coarse network
 
     class Wrap(torch.nn.Module):  # the shared determinism check calls make()(x)
         def __init__(self):
@@ -100,6 +102,35 @@ def test_hierarchical_sampler_renders_and_learns(fast):
     r = fit(field, signal, fast(steps=60, batch_size=256, eval_every=1000, checkpoint_every=0), p.optim)
     assert r.history[-1]["loss"] < 0.7 * first
     assert np.isfinite(r.metrics["psnr"])
+
+
+def test_hierarchical_coarse_pass_queries_the_coarse_network():
+    p = get_nerf_preset("nerf")
+    p.field.network.width, p.field.network.depth, p.field.geo_features = 16, 1, 4
+    p.field.network.skips = ()
+    p.render.coarse_samples, p.render.fine_samples = 8, 8
+    train = load_scene("builtin:spheres", "train", 8)
+    signal = NerfSignal(train, train, p.render)
+    torch.manual_seed(0)
+    field = p.field.build()
+    assert field.coarse is not None and field.coarse.coarse is None
+    assert field.n_params() == 2 * field.coarse.n_params()
+    o = torch.tensor([[0.0, 0.0, 4.0], [0.3, 0.0, 4.0]])
+    d = torch.tensor([[0.0, 0.0, -1.0], [0.0, 0.0, -1.0]])
+    bg = torch.ones(3)
+    out = signal.render_rays(field, o, d, bg)
+    signal.render.fine_samples = 0  # one pass of the same stratified samples, through the coarse network alone
+    alone = signal.render_rays(field.coarse, o, d, bg)
+    assert torch.allclose(out["rgb_coarse"], alone["rgb"])
+    signal.render.fine_samples = 8
+    # the loss trains both: the coarse network through the coarse pass's MSE
+    signal.loss(field, 1, 64, torch.Generator().manual_seed(0)).backward()
+    assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in field.coarse.network.parameters())
+    assert all(q.grad is not None and q.grad.abs().sum() > 0 for q in field.network.parameters())
+    # the checkpointed description rebuilds both networks
+    again = RadianceFieldConfig.from_dict(field.config.to_dict()).build()
+    assert again.coarse is not None
+    again.load_state_dict(field.state_dict())
 
 
 def run(*args):

@@ -129,7 +129,9 @@ class RadianceField(nn.Module):
     rest ``geo_features`` features; these and the encoded direction feed
     ``color_network``. ``rgb: (..., 3)`` in ``[0, 1]`` (sigmoid),
     ``sigma: (...)`` non-negative. :meth:`density` alone serves occupancy grids
-    and meshing.
+    and meshing. ``coarse``: an optional second radiance field that the hierarchical
+    sampler's coarse pass queries instead of this one (NeRF trains two networks: the
+    coarse one only places the fine samples); occupancy-grid sampling ignores it.
     """
 
     field_type = "radiance"
@@ -142,6 +144,7 @@ class RadianceField(nn.Module):
         color_network: nn.Module,
         density_activation: str = "exp",
         config=None,
+        coarse: "RadianceField | None" = None,
     ):
         super().__init__()
         if density_activation not in DENSITY_ACTIVATIONS:
@@ -151,6 +154,7 @@ class RadianceField(nn.Module):
         self.density_activation = density_activation
         self.in_dim, self.out_dim = 3, 4
         self.config = config
+        self.coarse = coarse
 
     def _geometry(self, x: torch.Tensor):
         h = self.network(self.encoding(x))  # (N, 1 + geo_features)
@@ -187,13 +191,19 @@ class RadianceFieldConfig:
     """Colour network: encoded direction and features -> RGB (sigmoid)."""
     density_activation: str = "exp"
     """exp (truncated gradient, Instant-NGP), relu (NeRF) or softplus."""
+    coarse_network: bool = False
+    """Hierarchical sampling: a second field of the same shape for the coarse pass (NeRF); else one field
+    serves both passes."""
 
     def build(self, in_dim: int = 3, out_dim: int = 4) -> RadianceField:
-        enc = self.encoding.build(3)
-        dens = self.network.build(enc.out_dim, 1 + self.geo_features)
-        dirs = self.direction.build(3)
-        color = self.color_network.build(dirs.out_dim + self.geo_features, 3)
-        return RadianceField(enc, dens, dirs, color, self.density_activation, config=self)
+        def one(coarse=None):
+            enc = self.encoding.build(3)
+            dens = self.network.build(enc.out_dim, 1 + self.geo_features)
+            dirs = self.direction.build(3)
+            color = self.color_network.build(dirs.out_dim + self.geo_features, 3)
+            return RadianceField(enc, dens, dirs, color, self.density_activation, config=self, coarse=coarse)
+
+        return one(one() if self.coarse_network else None)
 
     def to_dict(self) -> dict:
         return {"type": "radiance", **dataclasses.asdict(self)}
@@ -213,6 +223,7 @@ class RadianceFieldConfig:
             direction=EncodingConfig(**d["direction"]),
             color_network=net(d["color_network"]),
             density_activation=d.get("density_activation", "exp"),
+            coarse_network=bool(d.get("coarse_network", False)),
         )
 
 

@@ -315,7 +315,7 @@ def _nerf_presets() -> dict[str, NerfPreset]:
         NerfPreset(
             "nerf",
             "original NeRF: positional encoding (10 octaves; directions 4) + 8x256 ReLU, the input re-entering at the 5th layer, "
-            "view branch of 128, 64 stratified + 128 importance samples, Adam 5e-4 decaying to 5e-5",
+            "view branch of 128; a coarse and a fine network (64 stratified + 128 importance samples), Adam 5e-4 decaying to 5e-5",
             RadianceFieldConfig(
                 EncodingConfig("positional", n_frequencies=10, include_input=True),
                 NetworkConfig("mlp", width=256, depth=8, skips=(5,)),  # input re-enters the 6th layer (NeRF's skips=[4])
@@ -323,6 +323,7 @@ def _nerf_presets() -> dict[str, NerfPreset]:
                 EncodingConfig("positional", n_frequencies=4, include_input=True),
                 NetworkConfig("mlp", width=128, depth=1),
                 "relu",
+                coarse_network=True,  # the paper's separate coarse network
             ),
             OptimConfig(lr=5e-4, schedule="exponential", final_lr_ratio=0.1),
             render=NerfRenderConfig(sampler="hierarchical", coarse_samples=64, fine_samples=128, chunk_size=2048),

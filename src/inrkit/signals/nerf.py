@@ -177,7 +177,8 @@ class NerfSignal:
         near, far = ray_aabb(o, d)
         far = torch.maximum(far, near)
         t = stratified_samples(near, far, cfg.coarse_samples, generator, perturb)  # (R, S)
-        out, w = self._dense_pass(field, o, d, viewdir, t, near, far, background, scale)
+        coarse = field.coarse if cfg.fine_samples and getattr(field, "coarse", None) is not None else field
+        out, w = self._dense_pass(coarse, o, d, viewdir, t, near, far, background, scale)
         result = out
         if cfg.fine_samples:
             bins = torch.cat([near[:, None], 0.5 * (t[:, 1:] + t[:, :-1]), far[:, None]], -1)  # (R, S + 1)
