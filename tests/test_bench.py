@@ -173,3 +173,35 @@ def test_protocol_presets_pick_a_subset(folder, tmp_path, monkeypatch):
     data = json.loads((out / "bench.json").read_text())
     assert [r["preset"] for r in data["runs"]] == ["ffn-basic"]
     assert data["settings"]["steps"] == 2 and data["runs"][0]["steps"] == 2
+
+
+def test_an_interrupted_bench_keeps_its_rows_and_resumes(folder, tmp_path, monkeypatch):
+    import inrkit.bench as bench
+
+    out = tmp_path / "o"
+    args = ["bench", "images", str(folder), "--presets", "relu", "--steps", "3", "--baselines", "bilinear",
+            "--out", str(out), "--device", "cpu", "--compile", "off"]
+    real_fit, calls = bench.fit, []
+
+    def failing_fit(*a, **k):  # the second fit dies (a crash, a killed job)
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("interrupted")
+        return real_fit(*a, **k)
+
+    monkeypatch.setattr(bench, "fit", failing_fit)
+    with pytest.raises(RuntimeError):
+        main(args)
+    partial = json.loads((out / "bench.json").read_text())
+    assert partial["complete"] is False
+    assert [(r["image"], r["preset"]) for r in partial["runs"]] == [("00.png", "relu"), ("00.png", "bilinear")]
+
+    calls.clear()
+    monkeypatch.setattr(bench, "fit", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    assert main(["bench", "images", str(folder), "--steps", "4", "--out", str(out), "--resume"]) == 2  # other settings
+    assert main(args + ["--resume"]) == 0
+    assert len(calls) == 1  # only 01.png was fitted
+    done = json.loads((out / "bench.json").read_text())
+    assert done["complete"] is True and len(done["runs"]) == 4
+    assert done["runs"][0] == partial["runs"][0]  # kept as it was
+    assert done["summary"]["relu"]["n"] == 2

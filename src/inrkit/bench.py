@@ -99,11 +99,15 @@ def bench_images(
     overrides: dict | None = None,
     log=print,
     baselines: tuple[str, ...] = (),
+    previous: list[dict] = (),
+    on_row=None,
 ) -> dict:
     """Fit every image with every preset: ``{"runs": [...], "summary": {preset: {metric: (mean, std)}}}``.
 
     ``overrides`` maps a preset name to a function that edits its (copied) preset. ``baselines``
     (names of :data:`BASELINES`) adds rows that interpolate the training pixels instead of fitting.
+    ``previous``: rows of an interrupted run with the same settings; their (image, preset) pairs are
+    kept, not refitted. ``on_row(runs)`` is called after every new row (to save progress).
     """
     for name in presets:
         get_preset(name)  # fail on an unknown preset before any fitting
@@ -113,29 +117,58 @@ def bench_images(
     if baselines and train_stride < 2:
         raise InrkitError("interpolation baselines need held-out pixels: a train stride of at least 2")
     runs = []
+    kept = {(r["image"], r["preset"]): r for r in previous}
+
+    def report(row, note=""):
+        held_out = (("psnr_unseen", "unseen"), ("psnr_offgrid", "off-grid"))
+        unseen = "".join(f", {label} {row[k]:.2f}" for k, label in held_out if row.get(k) is not None)
+        log(f"{row['image']:>12s} {row['preset']:12s} PSNR {row['psnr']:6.2f} dB{unseen}  {row['seconds']:7.1f} s{note}")
 
     def record(path, name, metrics):
         row = {"image": path.name, "preset": name, **{k: metrics.get(k) for k in METRICS}}
         runs.append(row)
-        held_out = (("psnr_unseen", "unseen"), ("psnr_offgrid", "off-grid"))
-        unseen = "".join(f", {label} {row[k]:.2f}" for k, label in held_out if row.get(k) is not None)
-        log(f"{path.name:>12s} {name:12s} PSNR {row['psnr']:6.2f} dB{unseen}  {row['seconds']:7.1f} s")
+        report(row)
+        if on_row is not None:
+            on_row(runs)
 
     for path in images:
-        signal = load_image(str(path), size=size, train_stride=train_stride)
-        for name in presets:
+        signal = None
+        for name in [*presets, *baselines]:
+            if (path.name, name) in kept:
+                runs.append(kept[path.name, name])
+                report(runs[-1], "  (kept from the earlier run)")
+                continue
+            signal = signal or load_image(str(path), size=size, train_stride=train_stride)
+            if name in baselines:
+                t0 = time.perf_counter()
+                pred = interpolate_training_pixels(signal, BASELINES[name])
+                seconds = time.perf_counter() - t0
+                record(path, name, {**signal.evaluate(pred), "params": 0, "seconds": seconds, "steps": 0})
+                continue
             preset = get_preset(name)
             if overrides and name in overrides:
                 overrides[name](preset)
             field = make_field(preset.field, signal, seed=cfg.seed)
             r = fit(field, signal, cfg, preset.optim, meta={"preset": name})
             record(path, name, r.metrics)
-        for name in baselines:
-            t0 = time.perf_counter()
-            pred = interpolate_training_pixels(signal, BASELINES[name])
-            seconds = time.perf_counter() - t0
-            record(path, name, {**signal.evaluate(pred), "params": 0, "seconds": seconds, "steps": 0})
     return {"runs": runs, "summary": summarise(runs, [*presets, *baselines])}
+
+
+def resumable_runs(out: Path, settings: dict) -> list[dict]:
+    """The rows of the report in ``out`` if it was written with ``settings`` (any images), else an error
+    naming what differs; no report: no rows."""
+    from .errors import read_json
+
+    path = out / "bench.json"
+    if not path.exists():
+        return []
+    old = read_json(path, "benchmark report")
+    before = old.get("settings", {}) if isinstance(old, dict) else {}
+    differ = sorted(k for k in settings if k != "images" and before.get(k) != settings[k])
+    if differ:
+        raise InrkitError(f"cannot resume: {path} was written with other settings ({', '.join(differ)}); "
+                          "use another --out or run without --resume")
+    return list(old.get("runs", []))
 
 
 def summarise(runs: list[dict], presets: list[str]) -> dict:
@@ -163,6 +196,8 @@ def markdown_table(summary: dict) -> str:
         return f"{m:{fmt}} ± {s:{fmt}}"
 
     for name, st in summary.items():
+        if not st["n"]:
+            continue  # a run in progress: no row yet
         lines.append(
             f"| {name} | {st['n']} | {pm(st, 'psnr', '.2f')} | {pm(st, 'psnr_unseen', '.2f')} | "
             f"{pm(st, 'psnr_offgrid', '.2f')} | "
@@ -171,16 +206,21 @@ def markdown_table(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(result: dict, out: Path, title: str, settings: dict) -> list[Path]:
-    """``bench.json``, ``bench.md`` and (with matplotlib) ``bench.png`` in ``out``."""
+def write_report(result: dict, out: Path, title: str, settings: dict, plot: bool = True,
+                 complete: bool = True) -> list[Path]:
+    """``bench.json``, ``bench.md`` and (with matplotlib, if ``plot``) ``bench.png`` in ``out``.
+    ``complete=False`` marks a report of a run still in progress."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with atomic_path(out / "bench.json") as tmp:
-        tmp.write_text(json.dumps({"title": title, "settings": settings, **result}, indent=1) + "\n")
+        doc = {"title": title, "settings": settings, "complete": complete, **result}
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
     written.append(out / "bench.json")
     with atomic_path(out / "bench.md") as tmp:
         tmp.write_text(f"# {title}\n\n{json.dumps(settings)}\n\n" + markdown_table(result["summary"]))
     written.append(out / "bench.md")
+    if not plot:
+        return written
     try:
         import matplotlib
 

@@ -479,10 +479,13 @@ class BenchImages(_FolderFits):
     baselines: tuple[str, ...] = ()
     """Also score classical interpolation of the training pixels: bilinear, bicubic (no fitting)."""
     out: Path = Path("runs/bench")
-    """Output folder: bench.json, bench.md, bench.png."""
+    """Output folder: bench.json, bench.md (both rewritten after every fit), bench.png."""
+    resume: bool = False
+    """Keep the rows that an interrupted run with the same settings left in --out; fit only the rest."""
 
     def run(self) -> None:
-        from .bench import FFN_PROTOCOLS, bench_images, markdown_table, protocol_overrides, write_report
+        from .bench import (FFN_PROTOCOLS, bench_images, markdown_table, protocol_overrides, resumable_runs,
+                            summarise, write_report)
         from .presets import get_preset
 
         if self.protocol not in ("fast", *FFN_PROTOCOLS):
@@ -512,8 +515,17 @@ class BenchImages(_FolderFits):
         settings = {"protocol": self.protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
                     "size": size, "sigma": self.sigma, "images": [p.name for p in images], "folder": str(self.folder),
                     "baselines": list(self.baselines)}
-        result = bench_images(images, presets, cfg, stride, size, overrides=overrides, baselines=tuple(self.baselines))
-        written = write_report(result, self.out, f"{self.folder.name}: {len(images)} images", settings)
+        previous = resumable_runs(self.out, json.loads(json.dumps(settings))) if self.resume else []
+        title = f"{self.folder.name}: {len(images)} images"
+        names = [*presets, *self.baselines]
+
+        def save(runs):  # progress survives an interruption; --resume picks it up
+            write_report({"runs": runs, "summary": summarise(runs, names)}, self.out, title, settings,
+                         plot=False, complete=False)
+
+        result = bench_images(images, presets, cfg, stride, size, overrides=overrides,
+                              baselines=tuple(self.baselines), previous=previous, on_row=save)
+        written = write_report(result, self.out, title, settings)
         print(markdown_table(result["summary"]), end="")
         print("wrote " + ", ".join(map(str, written)))
 
