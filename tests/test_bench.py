@@ -189,11 +189,13 @@ def test_an_interrupted_bench_keeps_its_rows_and_resumes(folder, tmp_path, monke
             raise RuntimeError("interrupted")
         return real_fit(*a, **k)
 
+    assert main(args + ["--limit", "1"]) == 0  # an earlier, finished report
+    finished = (out / "bench.json").read_text()
     monkeypatch.setattr(bench, "fit", failing_fit)
     with pytest.raises(RuntimeError):
         main(args)
-    partial = json.loads((out / "bench.json").read_text())
-    assert partial["complete"] is False
+    assert (out / "bench.json").read_text() == finished  # untouched until the new run completes
+    partial = json.loads((out / "bench.partial.json").read_text())
     assert [(r["image"], r["preset"]) for r in partial["runs"]] == [("00.png", "relu"), ("00.png", "bilinear")]
 
     calls.clear()
@@ -202,6 +204,12 @@ def test_an_interrupted_bench_keeps_its_rows_and_resumes(folder, tmp_path, monke
     assert main(args + ["--resume"]) == 0
     assert len(calls) == 1  # only 01.png was fitted
     done = json.loads((out / "bench.json").read_text())
-    assert done["complete"] is True and len(done["runs"]) == 4
+    assert len(done["runs"]) == 4 and not (out / "bench.partial.json").exists()
     assert done["runs"][0] == partial["runs"][0]  # kept as it was
     assert done["summary"]["relu"]["n"] == 2
+
+    # an unreadable image stops the run before any fitting, and the finished report stays
+    (folder / "zz.png").write_bytes(b"not a png")
+    calls.clear()
+    assert main(args) == 2 and calls == []
+    assert json.loads((out / "bench.json").read_text()) == done

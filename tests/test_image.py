@@ -122,3 +122,19 @@ def test_held_out_metrics_score_the_right_pixels():
     m = sig.evaluate(pred)
     assert m["psnr_offgrid"] == float("inf") and np.isfinite(m["psnr_unseen"])
     assert "psnr_offgrid" not in ImageSignal(img).evaluate(img)
+
+
+def test_images_smaller_than_the_ssim_window_fit_and_report_nan_ssim(tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from inrkit.cli import main
+    from inrkit.metrics import ssim
+
+    assert np.isnan(ssim(np.zeros((10, 40)), np.zeros((10, 40))))
+    assert ssim(np.zeros((11, 11)), np.zeros((11, 11))) == pytest.approx(1.0)
+    img = tmp_path / "tiny.png"
+    iio.imwrite(img, (np.random.default_rng(0).random((9, 9, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "o"
+    assert main(["fit", "image", str(img), "--steps", "3", "--out", str(out), "--no-progress",
+                 "--device", "cpu", "--compile", "off"]) == 0
+    assert "SSIM nan" in capsys.readouterr().out

@@ -116,6 +116,8 @@ def bench_images(
             raise InrkitError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
     if baselines and train_stride < 2:
         raise InrkitError("interpolation baselines need held-out pixels: a train stride of at least 2")
+    for path in images:  # an unreadable image fails now, not after hours of fitting the others
+        load_image(str(path), size=size, train_stride=train_stride)
     runs = []
     kept = {(r["image"], r["preset"]): r for r in previous}
 
@@ -155,11 +157,11 @@ def bench_images(
 
 
 def resumable_runs(out: Path, settings: dict) -> list[dict]:
-    """The rows of the report in ``out`` if it was written with ``settings`` (any images), else an error
-    naming what differs; no report: no rows."""
+    """The rows of the interrupted run in ``out`` (else of its finished report) if written with
+    ``settings`` (any images), else an error naming what differs; neither: no rows."""
     from .errors import read_json
 
-    path = out / "bench.json"
+    path = out / PARTIAL if (out / PARTIAL).exists() else out / "bench.json"
     if not path.exists():
         return []
     old = read_json(path, "benchmark report")
@@ -196,8 +198,6 @@ def markdown_table(summary: dict) -> str:
         return f"{m:{fmt}} ± {s:{fmt}}"
 
     for name, st in summary.items():
-        if not st["n"]:
-            continue  # a run in progress: no row yet
         lines.append(
             f"| {name} | {st['n']} | {pm(st, 'psnr', '.2f')} | {pm(st, 'psnr_unseen', '.2f')} | "
             f"{pm(st, 'psnr_offgrid', '.2f')} | "
@@ -206,21 +206,28 @@ def markdown_table(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(result: dict, out: Path, title: str, settings: dict, plot: bool = True,
-                 complete: bool = True) -> list[Path]:
-    """``bench.json``, ``bench.md`` and (with matplotlib, if ``plot``) ``bench.png`` in ``out``.
-    ``complete=False`` marks a report of a run still in progress."""
+PARTIAL = "bench.partial.json"  # the rows of a run in progress; bench.json is replaced only at the end
+
+
+def write_progress(runs: list[dict], out: Path, title: str, settings: dict) -> None:
+    """Save the rows finished so far (``out/bench.partial.json``) for ``--resume``."""
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / PARTIAL) as tmp:
+        tmp.write_text(json.dumps({"title": title, "settings": settings, "runs": runs}, indent=1) + "\n")
+
+
+def write_report(result: dict, out: Path, title: str, settings: dict) -> list[Path]:
+    """``bench.json``, ``bench.md`` and (with matplotlib) ``bench.png`` in ``out``; removes the
+    progress file of the run."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with atomic_path(out / "bench.json") as tmp:
-        doc = {"title": title, "settings": settings, "complete": complete, **result}
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+        tmp.write_text(json.dumps({"title": title, "settings": settings, **result}, indent=1) + "\n")
     written.append(out / "bench.json")
     with atomic_path(out / "bench.md") as tmp:
         tmp.write_text(f"# {title}\n\n{json.dumps(settings)}\n\n" + markdown_table(result["summary"]))
     written.append(out / "bench.md")
-    if not plot:
-        return written
+    (out / PARTIAL).unlink(missing_ok=True)
     try:
         import matplotlib
 

@@ -479,13 +479,13 @@ class BenchImages(_FolderFits):
     baselines: tuple[str, ...] = ()
     """Also score classical interpolation of the training pixels: bilinear, bicubic (no fitting)."""
     out: Path = Path("runs/bench")
-    """Output folder: bench.json, bench.md (both rewritten after every fit), bench.png."""
+    """Output folder: bench.json, bench.md, bench.png (and bench.partial.json while the run is in progress)."""
     resume: bool = False
     """Keep the rows that an interrupted run with the same settings left in --out; fit only the rest."""
 
     def run(self) -> None:
         from .bench import (FFN_PROTOCOLS, bench_images, markdown_table, protocol_overrides, resumable_runs,
-                            summarise, write_report)
+                            write_progress, write_report)
         from .presets import get_preset
 
         if self.protocol not in ("fast", *FFN_PROTOCOLS):
@@ -517,11 +517,9 @@ class BenchImages(_FolderFits):
                     "baselines": list(self.baselines)}
         previous = resumable_runs(self.out, json.loads(json.dumps(settings))) if self.resume else []
         title = f"{self.folder.name}: {len(images)} images"
-        names = [*presets, *self.baselines]
 
         def save(runs):  # progress survives an interruption; --resume picks it up
-            write_report({"runs": runs, "summary": summarise(runs, names)}, self.out, title, settings,
-                         plot=False, complete=False)
+            write_progress(runs, self.out, title, settings)
 
         result = bench_images(images, presets, cfg, stride, size, overrides=overrides,
                               baselines=tuple(self.baselines), previous=previous, on_row=save)
