@@ -112,9 +112,14 @@ def test_render_bad_inputs(fitted, tmp_path, capsys):
         (["--region", "a,b"], "malformed"),
         (["--scale", "0"], "scale must be positive"),
         (["--out", str(tmp_path / "no/such/dir/x.png")], "does not exist"),
+        (["--out", str(tmp_path / "x.txt")], "cannot write an image as 'x.txt'"),
+        (["--out", str(tmp_path / "x.mp4")], "expected a name ending in .png"),
+        (["--out", str(fitted / "field.json")], "cannot write an image"),  # never over the checkpoint
     ]:
+        before = (fitted / "field.json").read_bytes()
         assert main(["render", str(fitted), *args, "--device", "cpu"]) == 2, args
         assert message in capsys.readouterr().err
+        assert (fitted / "field.json").read_bytes() == before and not (tmp_path / "x.txt").exists()
 
 
 def test_corrupt_checkpoint(fitted, tmp_path, capsys):

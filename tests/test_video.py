@@ -118,6 +118,8 @@ def test_cli_round_trip(tmp_path):
     frames = iio.imread(written[0]) if written[0].suffix == ".gif" else iio.imread(written[0], plugin="pyav")
     assert frames.shape[:3] == (8, 10, 12)
     assert main(["info", str(out)]) == 0
+    assert main(["render", str(out), "--out", str(tmp_path / "v.png")]) == 2  # a video is not an image
+    assert not (tmp_path / "v.png").exists()
 
 
 def test_bad_inputs(tmp_path, capsys):

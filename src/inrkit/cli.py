@@ -638,13 +638,17 @@ class Render:
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; render handles {', '.join(RENDERERS)}")
         RENDERERS[kind](self, field)
 
-    def output(self, default_name: str) -> Path:
-        """Where to write: --out, else CHECKPOINT/default_name; its folder must exist."""
-        return output_folder_exists(self.out or self.checkpoint / default_name)
+    def output(self, default_name: str, suffixes: tuple[str, ...], what: str) -> Path:
+        """Where to write ``what``: --out, else CHECKPOINT/default_name. Its folder must exist and its name
+        end in one of ``suffixes`` (none of which a checkpoint's own files use)."""
+        out = output_folder_exists(self.out or self.checkpoint / default_name)
+        if not out.name.lower().endswith(tuple(suffixes)):
+            raise InrkitError(f"cannot write {what} as {out.name!r}; expected a name ending in {', '.join(suffixes)}")
+        return out
 
 
 def _render_image(r: Render, field) -> None:
-    from .signals.image import parse_size, render_image, save_image
+    from .signals.image import WRITABLE, parse_size, render_image, save_image
 
     h, w, c = field.meta["signal"]["shape"]
     region = _parse_region(r.region) if r.region else None
@@ -655,7 +659,7 @@ def _render_image(r: Render, field) -> None:
             raise InrkitError(f"scale must be positive, got {r.scale}")
         frac = (1.0, 1.0) if region is None else ((region[1][0] - region[0][0]) / 2, (region[1][1] - region[0][1]) / 2)
         size = (max(1, round(w * r.scale * frac[0])), max(1, round(h * r.scale * frac[1])))
-    out = r.output(f"render_{size[0]}x{size[1]}.png")
+    out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     device = next(field.parameters()).device
     image = render_image(field, size, c, region=region, chunk_size=r.chunk_size, device=device)
     save_image(out, image)
@@ -667,11 +671,11 @@ RENDERERS = {"image": _render_image}
 
 
 def _render_shape(r: Render, field) -> None:
-    from .signals.image import parse_size, save_image
+    from .signals.image import WRITABLE, parse_size, save_image
     from .signals.shape import render_shape
 
     size = parse_size(r.size) if r.size else (512, 512)
-    out = r.output(f"render_{size[0]}x{size[1]}.png")
+    out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     device = next(field.parameters()).device
     image = render_shape(field, field.meta["signal"]["kind"], size, r.azimuth, r.elevation,
                          chunk_size=r.chunk_size, device=device)
@@ -752,7 +756,7 @@ def _render_audio(r: Render, field) -> None:
     if not rate > 0:
         raise InrkitError(f"sample rate must be a positive number of Hz, got {r.rate}")
     m = max(1, round(n * rate / sig["sample_rate"]))  # same duration at the new rate
-    out = r.output(f"render_{rate}hz.wav")
+    out = r.output(f"render_{rate}hz.wav", (".wav", ".flac", ".ogg"), "sound")
     samples = render_audio(field, m, channels, chunk_size=r.chunk_size, device=next(field.parameters()).device)
     save_audio(out, samples, rate, sig.get("subtype"))
     print(f"wrote {out} ({m} samples at {rate} Hz, {m / rate:.2f} s)")
@@ -774,14 +778,14 @@ def _render_video(r: Render, field) -> None:
     if not fps > 0:
         raise InrkitError(f"frame rate must be positive, got {r.fps}")
     frames = max(1, round(t * fps / sig["fps"]))  # same duration at the new frame rate
-    out = r.output(f"render_{size[0]}x{size[1]}_{fps:g}fps.mp4")
+    out = r.output(f"render_{size[0]}x{size[1]}_{fps:g}fps.mp4", (".mp4", ".gif"), "a video")
     written = render_video(field, out, size, frames, fps, c, chunk_size=r.chunk_size,
                            device=next(field.parameters()).device)
     print(f"wrote {written} ({frames} frames of {size[0]}x{size[1]} at {fps:g} fps)")
 
 
 def _render_poisson(r: Render, field) -> None:
-    from .signals.image import parse_size, save_image
+    from .signals.image import WRITABLE, parse_size, save_image
     from .signals.poisson import align
 
     sig = field.meta["signal"]
@@ -792,7 +796,7 @@ def _render_poisson(r: Render, field) -> None:
         if not r.scale > 0:
             raise InrkitError(f"scale must be positive, got {r.scale}")
         size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
-    out = r.output(f"render_{size[0]}x{size[1]}.png")
+    out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     raw = field.sample_grid((size[1], size[0]), chunk_size=r.chunk_size)[..., 0]  # (H, W)
     save_image(out, align(raw, sig["mode"], sig["anchor"])[..., None])
     print(f"wrote {out} ({size[0]}x{size[1]}, the unobservable part set from the image's)")
@@ -829,9 +833,7 @@ def _render_volume(r: Render, field) -> None:
     size = _volume_size(r, shape)
     affine = sig.get("affine")
     name = "render_" + "x".join(map(str, size)) + (".nii.gz" if affine is not None else ".npy")
-    out = r.output(name)
-    if not out.name.lower().endswith((".npy", ".nii", ".nii.gz")):
-        raise InrkitError(f"cannot write {str(out)!r}: a volume is written as .npy, .nii or .nii.gz")
+    out = r.output(name, (".npy", ".nii", ".nii.gz"), "a volume")
     device = next(field.parameters()).device
     vol = np.clip(evaluate_grid(field, size, 1, chunk_size=r.chunk_size, device=device)[..., 0], 0, 1)  # (n0, n1, n2)
     lo, hi = sig.get("value_range", [0.0, 1.0])
@@ -1156,9 +1158,7 @@ def _render_nerf(r: Render, field) -> None:
     signal = _nerf_signal_from_meta(field.meta)
     signal.render.chunk_size = r.chunk_size
     c2w, k, w, h = _camera_path(r, sig_meta)
-    out = r.output(f"render_{Path(r.camera_path).stem}.mp4")
-    if out.suffix.lower() not in (".mp4", ".gif"):
-        raise InrkitError(f"cannot write {str(out)!r}: expected a .mp4 or .gif file name")
+    out = r.output(f"render_{Path(r.camera_path).stem}.mp4", (".mp4", ".gif"), "a video")
     device = next(field.parameters()).device
     grid = (grid_for_field(field, signal.render, device, checkpoint=r.checkpoint)
             if signal.render.sampler == "occupancy" else None)

@@ -42,6 +42,7 @@ SAMPLES = {
 }
 _SAMPLE_FUNCS = {"cat": "chelsea"}
 _READABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+WRITABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what save_image writes
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -151,12 +152,14 @@ def save_image(path: str | Path, image: np.ndarray, bit_depth: int = 8) -> None:
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
     path = Path(path)
+    if path.suffix.lower() not in WRITABLE:
+        raise InrkitError(f"cannot write an image as {path.name!r}; expected a name ending in {', '.join(WRITABLE)}")
     try:
         with atomic_path(path) as tmp:
             if a.dtype == np.uint16 and a.ndim == 3 and path.suffix.lower() == ".png":
                 _write_png16(tmp, a)  # Pillow cannot write 16-bit colour PNGs
             else:
-                iio.imwrite(tmp, a, extension=path.suffix or ".png")
+                iio.imwrite(tmp, a, extension=path.suffix)
     except OSError as e:
         raise InrkitError(f"could not write {str(path)!r}: {e.strerror or e}") from None
 
