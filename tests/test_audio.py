@@ -151,6 +151,9 @@ def test_bad_inputs(tmp_path, capsys):
         load_audio("sample:nope")
     with pytest.raises(InrkitError, match="outside"):
         AudioSignal(np.full((10, 1), 2.0), 100)
+    sf.write(tmp_path / "silent.wav", np.zeros((100, 1)), 8000)
+    with pytest.raises(InrkitError, match="silent"):
+        load_audio(str(tmp_path / "silent.wav"))
     # Through the CLI: one sentence, exit status 2, nothing written.
     assert main(["fit", "audio", str(tmp_path / "empty.wav"), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err

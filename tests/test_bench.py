@@ -213,3 +213,13 @@ def test_an_interrupted_bench_keeps_its_rows_and_resumes(folder, tmp_path, monke
     calls.clear()
     assert main(args) == 2 and calls == []
     assert json.loads((out / "bench.json").read_text()) == done
+
+
+@pytest.mark.parametrize("command", [["bench", "images", "{folder}"], ["tune", "{folder}"], ["ntk"]])
+def test_an_output_folder_that_is_a_file_fails_before_any_work(command, folder, tmp_path, capsys):
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"keep me")
+    args = [a.format(folder=folder) for a in command] + ["--out", str(taken)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "is a file" in err and "Traceback" not in err and taken.read_bytes() == b"keep me"

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import tyro
 
-from .errors import InrkitError, output_folder_exists, read_json
+from .errors import InrkitError, output_folder, output_folder_exists, read_json
 
 DEFAULT_OUT = Path("runs/latest")
 
@@ -515,6 +515,7 @@ class BenchImages(_FolderFits):
         settings = {"protocol": self.protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
                     "size": size, "sigma": self.sigma, "images": [p.name for p in images], "folder": str(self.folder),
                     "baselines": list(self.baselines)}
+        output_folder(self.out)  # before hours of fitting
         previous = resumable_runs(self.out, json.loads(json.dumps(settings))) if self.resume else []
         title = f"{self.folder.name}: {len(images)} images"
 
@@ -548,8 +549,8 @@ class Tune(_FolderFits):
 
         images, size = self._setup()
         cfg = _fit_config(self, self.steps, self.time_budget)
+        output_folder(self.out)  # before hours of fitting
         result = tune_sigma(images, list(self.sigmas), cfg, self.train_stride, size, self.preset)
-        self.out.mkdir(parents=True, exist_ok=True)
         write_json(self.out / "tune.json", {**result, "images": [p.name for p in images]})
         print(f"best sigma {result['best']:g} (held-out PSNR {result['scores'][result['best']]:.2f} dB) "
               f"-> {self.out / 'tune.json'}")
@@ -1235,8 +1236,7 @@ class Eval:
 
             signal.grid = grid_for_field(field, signal.render, next(field.parameters()).device,
                                          checkpoint=self.checkpoint)
-        folder = self.checkpoint / f"eval_{self.split}"
-        folder.mkdir(exist_ok=True)
+        folder = output_folder(self.checkpoint / f"eval_{self.split}")
         lpips_note = lpips_status()
         rows = []
         from rich.progress import track

@@ -7,7 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["InrkitError", "atomic_path", "input_file", "output_folder_exists", "read_json"]
+__all__ = ["InrkitError", "atomic_path", "input_file", "output_folder", "output_folder_exists", "read_json"]
 
 
 class InrkitError(Exception):
@@ -66,4 +66,18 @@ def output_folder_exists(path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise InrkitError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def output_folder(path: str | os.PathLike) -> Path:
+    """The folder ``path``, created if missing, once a file can be written in it; else one
+    :class:`InrkitError` (it is a file, or cannot be created or written). Check before long work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InrkitError(f"output folder {str(path)!r} is a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()  # writable? (leaves nothing behind)
+    except OSError as e:
+        raise InrkitError(f"cannot write to output folder {str(path)!r}: {e.strerror or e}") from None
     return path

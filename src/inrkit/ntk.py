@@ -141,7 +141,6 @@ def paper_figures(out, n_train: int = 64, width: int = 256, seed: int = 0, log=p
     ``ntk_2d.png`` and ``ntk.json``.
     """
     import json
-    from pathlib import Path
 
     import matplotlib
 
@@ -149,9 +148,9 @@ def paper_figures(out, n_train: int = 64, width: int = 256, seed: int = 0, log=p
     import matplotlib.pyplot as plt
 
     from .encodings import FFNPositional, GaussianFourier
+    from .errors import output_folder
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out)
     g = torch.Generator().manual_seed(seed)
     n = 2 * n_train
     x_all = ((torch.arange(n) + 0.5) / n * 2 - 1)[:, None]  # (n, 1) sample centres in [-1, 1]

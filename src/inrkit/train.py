@@ -30,7 +30,6 @@ import dataclasses
 import math
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import TRAIN_STATE, save_checkpoint, write_json
-from .errors import InrkitError, atomic_path
+from .errors import InrkitError, atomic_path, output_folder
 from .fields import OUTPUTS, Field, FieldConfig
 from .networks import MLP, Siren
 from .presets import OptimConfig
@@ -213,11 +212,7 @@ def fit(
         save_checkpoint(out_dir, field, {**run_meta, "step": step}, train_state)
 
     if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            tempfile.TemporaryFile(dir=out_dir).close()  # writable? (leaves nothing behind)
-        except OSError as e:
-            raise InrkitError(f"cannot write to output folder {str(out_dir)!r}: {e.strerror or e}") from None
+        output_folder(out_dir)
 
     progress = _Progress(cfg.steps, metric, enabled=cfg.progress, start=step,
                          unit=(batch_unit, cfg.batch_size) if batch_unit else None)

@@ -76,6 +76,8 @@ def load_audio(source: str) -> "AudioSignal":
         if _wav_header_rate(path) == 0:
             raise InrkitError(f"audio file {source!r} declares a sample rate of 0 Hz; expected a positive rate") from None
         raise InrkitError(f"could not read {source!r} as audio (WAV, FLAC or OGG): {e}") from None
+    if data.size and not data.any():
+        raise InrkitError(f"audio file {source!r} is silent (every sample is 0): there is nothing to fit")
     subtype = info.subtype if info.subtype in _SUBTYPES.get(path.suffix.lower(), ()) else "PCM_16"
     return AudioSignal(data, rate, name=source, subtype=subtype)
 
@@ -120,8 +122,10 @@ def save_audio(path: str | Path, samples: np.ndarray, rate: int, subtype: str | 
 def snr(pred: np.ndarray, target: np.ndarray) -> float:
     """Signal-to-noise ratio ``10 log10(Σ x² / Σ (x - x̂)²)`` in dB."""
     t, p = np.asarray(target, np.float64), np.asarray(pred, np.float64)
-    err = float(((p - t) ** 2).sum())
-    return float("inf") if err == 0 else 10 * math.log10(float((t**2).sum()) / err)
+    err, power = float(((p - t) ** 2).sum()), float((t**2).sum())
+    if err == 0:
+        return float("inf")
+    return float("-inf") if power == 0 else 10 * math.log10(power / err)
 
 
 class AudioSignal:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError
+from ..errors import InrkitError, output_folder
 from ..nerf.cameras import image_rays, ndc_rays, pixel_rays
 from ..nerf.datasets import NerfDataset
 from ..nerf.occupancy import OccupancyGrid
@@ -296,8 +296,7 @@ class NerfSignal:
 
     def save(self, path: Path, pred: "_Prediction") -> None:
         """Write every held-out view's rendering, depth and ground truth into the folder ``path``."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        path = output_folder(path)
         if self.grid is not None:  # the cells training could reach, for eval, render and meshing
             from safetensors.torch import save_file
 
