@@ -78,6 +78,18 @@ def test_resume_extends_run(tmp_path):
     assert m["steps"] == 40
 
 
+def test_resume_refuses_another_preset_and_a_corrupt_state(tmp_path, capsys):
+    assert main([*FIT, "--out", str(tmp_path), "--steps", "5"]) == 0
+    weights = (tmp_path / "field.safetensors").read_bytes()
+    assert main([*FIT, "--out", str(tmp_path), "--steps", "10", "--resume", "--preset", "siren"]) == 2
+    assert "holds a 'ngp' run, not 'siren'" in capsys.readouterr().err
+    (tmp_path / "train_state.pt").write_bytes(b"junk")
+    assert main([*FIT, "--out", str(tmp_path), "--steps", "10", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "train_state.pt' is corrupt" in err and "Traceback" not in err
+    assert (tmp_path / "field.safetensors").read_bytes() == weights
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -89,6 +101,8 @@ def test_resume_extends_run(tmp_path):
         (["fit", "image", "--steps", "-3"], "steps must be positive"),
         (["fit", "image", "--time-budget", "-1"], "time budget"),
         (["fit", "image", "--lr", "0"], "learning rate"),
+        (["fit", "image", "--lr", "inf"], "learning rate must be a positive finite number"),
+        (["fit", "image", "--batch-size", "0"], "batch size must be positive"),
         (["fit", "image", "--out", "/dev/null/inrkit-out"], "cannot write"),
         (["fit", "hologram"], "unknown signal kind"),
         (["explode"], "unknown command"),

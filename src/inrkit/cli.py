@@ -77,14 +77,16 @@ class _Fit:
                                   f"field, not a {signal.kind!r} field")
             if meta.get("signal", {}).get("shape") != signal.metadata().get("shape"):
                 raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to a {signal.kind} of another shape")
+            was = meta.get("preset", self.preset)
+            if self.preset not in (was, type(self).preset):  # an explicit --preset that is not the run's
+                raise InrkitError(f"cannot resume: {str(self.out)!r} holds a {was!r} run, not {self.preset!r}; "
+                                  "drop --preset to continue it, or fit into another --out")
             field = load(self.out).train()
-            preset = self.get_preset(meta.get("preset", self.preset))
+            preset = self.get_preset(was)
         else:
             field = (make or make_field)(preset.field, signal, seed=self.seed)
         if self.lr is not None:
-            if not self.lr > 0:
-                raise InrkitError(f"learning rate must be positive, got {self.lr}")
-            preset.optim.lr = self.lr
+            preset.optim.lr = self.lr  # fit() checks it
         if self.schedule is not None:
             preset.optim.schedule = self.schedule
         cfg = FitConfig(

@@ -139,8 +139,12 @@ def fit(
         raise InrkitError(f"steps must be positive, got {cfg.steps}")
     if cfg.time_budget < 0 or not math.isfinite(cfg.time_budget):
         raise InrkitError(f"time budget must be a non-negative number of seconds, got {cfg.time_budget}")
-    if cfg.eval_every < 1 or cfg.batch_size < 1:
-        raise InrkitError("eval_every and batch_size must be positive")
+    if cfg.batch_size < 1:
+        raise InrkitError(f"batch size must be positive, got {cfg.batch_size}")
+    if cfg.eval_every < 1:
+        raise InrkitError(f"eval-every must be a positive number of steps, got {cfg.eval_every}")
+    if not (0 < optim.lr < math.inf):
+        raise InrkitError(f"learning rate must be a positive finite number, got {optim.lr}")
     device = pick_device(cfg.device)
     out_dir = Path(out_dir) if out_dir is not None else None
     field = field.to(device)
@@ -164,7 +168,13 @@ def fit(
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     step, seconds, history = 0, 0.0, []
     if resume:
-        state = torch.load(out_dir / TRAIN_STATE, map_location=device, weights_only=True)
+        try:
+            state = torch.load(out_dir / TRAIN_STATE, map_location=device, weights_only=True)
+            if not isinstance(state, dict) or not {"optimizer", "generator", "step", "seconds", "history"} <= state.keys():
+                raise ValueError("not a training state")
+        except Exception as e:
+            raise InrkitError(f"cannot resume: {str(out_dir / TRAIN_STATE)!r} is corrupt ({type(e).__name__}); "
+                              "fit without --resume to start again") from None
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"].cpu())  # generator states are CPU byte tensors on every device
         step, seconds, history = state["step"], state["seconds"], state["history"]
@@ -242,7 +252,8 @@ def fit(
                 continue
             loss_value = loss.item()
             if not math.isfinite(loss_value):
-                kept = f"; the last good checkpoint (step {_saved_step(out_dir)}) is kept in {out_dir}" if out_dir else ""
+                saved = _saved_step(out_dir) if out_dir else None
+                kept = "" if saved is None else f"; the last good checkpoint (step {saved}) is kept in {out_dir}"
                 raise InrkitError(
                     f"the loss became {loss_value} at step {step + 1}: training diverged, "
                     f"try a lower learning rate (--lr){kept}"
@@ -322,11 +333,12 @@ def _maybe_compile(net: torch.nn.Module, cfg: FitConfig, device: torch.device):
     return torch.compile(net)
 
 
-def _saved_step(out_dir: Path) -> str:
+def _saved_step(out_dir: Path) -> int | None:
+    """The step of the checkpoint in ``out_dir``, None when there is none (or it cannot be read)."""
     try:
-        return str(torch.load(out_dir / TRAIN_STATE, weights_only=True)["step"])
+        return int(torch.load(out_dir / TRAIN_STATE, weights_only=True)["step"])
     except Exception:
-        return "none written yet"
+        return None
 
 
 class _Progress:
