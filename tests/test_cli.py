@@ -136,6 +136,19 @@ def test_render_bad_inputs(fitted, tmp_path, capsys):
         assert (fitted / "field.json").read_bytes() == before and not (tmp_path / "x.txt").exists()
 
 
+def test_a_file_in_the_checkpoint_stands_for_its_folder(fitted, tmp_path, capsys):
+    for name in ("field.json", "field.safetensors", "metrics.json"):
+        assert main(["info", str(fitted / name)]) == 0, name
+    out = tmp_path / "r.png"
+    assert main(["render", str(fitted / "field.safetensors"), "--size", "8x8", "--out", str(out), "--device", "cpu"]) == 0
+    assert out.exists()
+    capsys.readouterr()
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"png")
+    assert main(["render", str(photo)]) == 2
+    assert "is a file, not an inrkit checkpoint" in capsys.readouterr().err
+
+
 def test_corrupt_checkpoint(fitted, tmp_path, capsys):
     import shutil
 

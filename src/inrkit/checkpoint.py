@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from .errors import InrkitError, atomic_path, read_json
 from .fields import Field, FieldConfig, RadianceFieldConfig
 
-__all__ = ["save_checkpoint", "load", "load_meta", "write_json"]
+__all__ = ["save_checkpoint", "load", "load_meta", "checkpoint_folder", "write_json"]
 
 WEIGHTS, META, TRAIN_STATE = "field.safetensors", "field.json", "train_state.pt"
 
@@ -50,10 +50,19 @@ def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict |
     write_json(out_dir / META, meta)
 
 
-def load_meta(path: str | Path) -> dict:
-    """The ``field.json`` of a checkpoint folder (or the file itself)."""
+def checkpoint_folder(path: str | Path) -> Path:
+    """A checkpoint folder, given as itself or as any file in it (``field.json``, ``field.safetensors``,
+    ``metrics.json``, ...)."""
     path = Path(path)
+    return path.parent if path.is_file() and (path.parent / META).is_file() else path
+
+
+def load_meta(path: str | Path) -> dict:
+    """The ``field.json`` of a checkpoint folder (given as the folder or a file in it, or the JSON file itself)."""
+    path = checkpoint_folder(path)
     meta_path = path / META if path.is_dir() else path
+    if path.is_file() and path.suffix.lower() != ".json":
+        raise InrkitError(f"{str(path)!r} is a file, not an inrkit checkpoint (the folder `inrkit fit` writes)")
     if not meta_path.exists():
         raise InrkitError(f"{str(path)!r} is not an inrkit checkpoint (no {META} there)")
     meta = read_json(meta_path, "checkpoint description")
@@ -69,7 +78,7 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
     >>> field(torch.zeros(1, 2))                    # value at the image centre
     >>> field.sample_grid((1024, 1024))             # (1024, 1024, C) numpy array
     """
-    path = Path(path)
+    path = checkpoint_folder(path)
     meta = load_meta(path)
     try:
         # A radiance field's config says so ({"type": "radiance"}); image-style fields have no type.

@@ -630,9 +630,10 @@ class Render:
     """NeRF: put the depth map beside each frame."""
 
     def run(self) -> None:
-        from .checkpoint import load
+        from .checkpoint import checkpoint_folder, load
         from .train import pick_device
 
+        self.checkpoint = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         if self.chunk_size < 1:
             raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
         field = load(self.checkpoint, device=pick_device(self.device))
@@ -710,10 +711,11 @@ class Mesh:
     """auto, cpu or cuda."""
 
     def run(self) -> None:
-        from .checkpoint import load, load_meta
+        from .checkpoint import checkpoint_folder, load, load_meta
         from .signals.shape import mesh_field, save_mesh
         from .train import pick_device
 
+        self.checkpoint = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         if self.resolution < 8 or self.resolution > 4096:
             raise InrkitError(f"mesh resolution must be between 8 and 4096, got {self.resolution}")
         if self.chunk_size < 1:
@@ -880,8 +882,9 @@ class Info:
     """Print field.json as it is."""
 
     def run(self) -> None:
-        from .checkpoint import load_meta
+        from .checkpoint import checkpoint_folder, load_meta
 
+        self.checkpoint = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         meta = load_meta(self.checkpoint)
         if self.json:
             print(json.dumps(meta, indent=2))
@@ -1218,10 +1221,11 @@ class Eval:
         import numpy as np
 
         from . import metrics
-        from .checkpoint import load, write_json
+        from .checkpoint import checkpoint_folder, load, write_json
         from .signals.nerf import save_view
         from .train import pick_device
 
+        self.checkpoint = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         if self.split not in ("test", "val", "train"):
             raise InrkitError(f"unknown split {self.split!r}; expected test, val or train")
         if self.chunk_size < 1:
