@@ -69,6 +69,8 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "images", "{empty}"], "holds no images"),
         (["bench", "images", "{folder}", "--presets", "nope"], "unknown preset"),
         (["bench", "images", "{folder}", "--protocol", "paper"], "unknown protocol"),
+        (["bench", "images", "{folder}/00.png"], "is a file; expected a folder of images"),
+        (["bench", "images", "{folder}", "--limit", "-1"], "limit must be"),
         (["bench", "images", "{folder}", "--protocol", "ffn", "--presets", "ngp", "relu"], "ngp is not one of them"),
         (["bench", "images", "{folder}", "--baselines", "lanczos"], "unknown baseline"),
         (["bench", "images", "{folder}", "--baselines", "bicubic", "--train-stride", "1"], "held-out"),

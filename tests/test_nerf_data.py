@@ -31,6 +31,8 @@ def test_builtin_scene_round_trips_through_blender_format(tmp_path, tiny):
     assert torch.allclose(half.intrinsics[0], tiny.intrinsics[0] / 2, atol=1e-4)
     want = tiny.images[0, :2, :2].float().mean((0, 1))
     assert torch.allclose(half.images[0, 0, 0].float(), want, atol=1.0)
+    with pytest.raises(InrkitError, match="downscale 32 is larger than image"):
+        load_scene(tmp_path, "test", downscale=32)
 
 
 def _blender(tmp_path, tiny, frames):

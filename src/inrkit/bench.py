@@ -62,6 +62,8 @@ METRICS = ("psnr", "psnr_unseen", "psnr_offgrid", "ssim", "params", "seconds", "
 
 def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
     folder = Path(folder)
+    if folder.is_file():
+        raise InrkitError(f"{str(folder)!r} is a file; expected a folder of images")
     if not folder.is_dir():
         raise InrkitError(f"image folder {str(folder)!r} does not exist")
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)

@@ -458,6 +458,8 @@ class _FolderFits:
         from .bench import list_images
         from .signals.image import parse_size
 
+        if self.limit < 0:
+            raise InrkitError(f"limit must be a number of images (0: all), got {self.limit}")
         images = list_images(self.folder, self.limit or None)
         return images, parse_size(self.size) if self.size else None
 
@@ -659,8 +661,8 @@ def _render_image(r: Render, field) -> None:
     if r.size:
         size = parse_size(r.size)
     else:
-        if not r.scale > 0:
-            raise InrkitError(f"scale must be positive, got {r.scale}")
+        if not 0 < r.scale < float("inf"):
+            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
         frac = (1.0, 1.0) if region is None else ((region[1][0] - region[0][0]) / 2, (region[1][1] - region[0][1]) / 2)
         size = (max(1, round(w * r.scale * frac[0])), max(1, round(h * r.scale * frac[1])))
     out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
@@ -776,8 +778,8 @@ def _render_video(r: Render, field) -> None:
     if r.size:
         size = parse_size(r.size)
     else:
-        if not r.scale > 0:
-            raise InrkitError(f"scale must be positive, got {r.scale}")
+        if not 0 < r.scale < float("inf"):
+            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
         size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
     fps = sig["fps"] if r.fps is None else r.fps
     if not fps > 0:
@@ -798,8 +800,8 @@ def _render_poisson(r: Render, field) -> None:
     if r.size:
         size = parse_size(r.size)
     else:
-        if not r.scale > 0:
-            raise InrkitError(f"scale must be positive, got {r.scale}")
+        if not 0 < r.scale < float("inf"):
+            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
         size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
     out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     raw = field.sample_grid((size[1], size[0]), chunk_size=r.chunk_size)[..., 0]  # (H, W)
@@ -822,8 +824,8 @@ def _volume_size(r: Render, shape) -> tuple[int, int, int]:
         if len(parts) != 3 or min(parts) < 1:
             raise InrkitError(f"size {r.size!r} is malformed for a volume; expected N or N0xN1xN2 such as 128x128x64")
         return tuple(parts)
-    if not r.scale > 0:
-        raise InrkitError(f"scale must be positive, got {r.scale}")
+    if not 0 < r.scale < float("inf"):
+        raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
     return tuple(max(1, round(n * r.scale)) for n in shape)
 
 
@@ -1074,8 +1076,8 @@ def _camera_path(r: Render, sig_meta: dict):
     if r.size:
         w, h = parse_size(r.size)
     else:
-        if not r.scale > 0:
-            raise InrkitError(f"scale must be positive, got {r.scale}")
+        if not 0 < r.scale < float("inf"):
+            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
         w, h = max(1, round(w0 * r.scale)), max(1, round(h0 * r.scale))
     k0 = torch.tensor(cams["train_intrinsics"][0])
     k = torch.tensor([k0[0] * w / w0, k0[1] * h / h0, k0[2] * w / w0, k0[3] * h / h0])
@@ -1235,6 +1237,8 @@ class Eval:
         if kind != "nerf":
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; eval scores NeRF fields")
         source = self.data or field.meta["signal"]["source"]
+        if self.downscale is not None and self.downscale < 1:
+            raise InrkitError(f"downscale must be a positive integer, got {self.downscale}")
         signal = _nerf_signal_from_meta(field.meta, source, self.split, self.downscale)
         signal.render.chunk_size = self.chunk_size
         if signal.render.sampler == "occupancy":
@@ -1315,7 +1319,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("inrkit: interrupted; checkpoints already written are intact", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as e:
+        if isinstance(e, RuntimeError) and not _out_of_memory(e):
+            raise
+        print("inrkit: error: out of memory: ask for less at once (a smaller --size, --scale, --resolution, "
+              "--batch-size or --chunk-size); files already written are intact", file=sys.stderr)
+        return 2
     return 0
+
+
+def _out_of_memory(e: RuntimeError) -> bool:
+    """Whether a RuntimeError is PyTorch failing to allocate (CPU or GPU)."""
+    import torch
+
+    return isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)
 
 
 if __name__ == "__main__":

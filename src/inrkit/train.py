@@ -105,8 +105,15 @@ def make_field(cfg: FieldConfig, signal, seed: int = 0) -> Field:
         cfg.encoding.finest_resolution = max(int(finest), cfg.encoding.base_resolution)
     if cfg.network.kind == "bacon" and cfg.network.max_frequency <= 0:
         cfg.network.max_frequency = signal.resolution / 4  # Nyquist of `resolution` samples across [-1, 1]
+    check_seed(seed)
     torch.manual_seed(seed)
     return cfg.build(signal.in_dim, signal.out_dim)
+
+
+def check_seed(seed: int) -> None:
+    """A seed every generator takes: an integer in [0, 2^63)."""
+    if not 0 <= seed < 2**63:
+        raise InrkitError(f"seed must be an integer from 0 to 2^63 - 1, got {seed}")
 
 
 def lr_factor(optim: OptimConfig, progress: float) -> float:
@@ -143,6 +150,7 @@ def fit(
         raise InrkitError(f"batch size must be positive, got {cfg.batch_size}")
     if cfg.eval_every < 1:
         raise InrkitError(f"eval-every must be a positive number of steps, got {cfg.eval_every}")
+    check_seed(cfg.seed)
     if not (0 < optim.lr < math.inf):
         raise InrkitError(f"learning rate must be a positive finite number, got {optim.lr}")
     device = pick_device(cfg.device)

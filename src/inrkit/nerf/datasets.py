@@ -92,6 +92,8 @@ def _read_image(path: Path, downscale: int) -> np.ndarray:
             im = im.convert("RGBA" if alpha else "RGB")
             if downscale > 1:
                 w, h = im.size
+                if min(w, h) < downscale:
+                    raise InrkitError(f"downscale {downscale} is larger than image {str(path)!r} ({w}x{h})")
                 im = im.resize((w // downscale, h // downscale), Image.Resampling.BOX)
             return np.asarray(im)
     except FileNotFoundError:
