@@ -77,6 +77,7 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "audio", "{folder}"], "unknown signal kind"),
         (["tune", "{folder}", "--train-stride", "1"], "held-out"),
         (["tune", "{folder}", "--sigmas", "0"], "positive"),
+        (["tune", "{folder}", "--sigmas", "5", "nan"], "positive finite"),
         (["tune", "{folder}", "--preset", "siren"], "no Gaussian"),
     ],
 )

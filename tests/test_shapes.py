@@ -92,6 +92,18 @@ def test_mode_requirements(tmp_path):
         ShapeSignal(sheet, mode="mesh", **SMALL)
 
 
+@pytest.mark.parametrize("kw,match", [
+    ({"mesh_resolution": 0}, "mesh resolution must be at least 8, got 0"),
+    ({"n_train": 1}, "training points must be at least 2"),
+    ({"fscore_ratio": float("nan")}, "F-score ratio"),
+    ({"weights": SdfLossWeights(surface=float("nan"))}, "loss weight surface"),
+    ({"weights": SdfLossWeights(alpha=-1.0)}, "loss weight alpha"),
+])
+def test_each_bad_setting_is_named(kw, match):
+    with pytest.raises(InrkitError, match=match):
+        ShapeSignal(load_shape("sample:sphere"), mode="pointcloud", **{**SMALL, **kw})
+
+
 # -- normalisation and distances ------------------------------------------------------------------
 def test_normalisation_round_trip():
     m = box_mesh()

@@ -266,8 +266,8 @@ def tune_sigma(
     log=print,
 ) -> dict:
     """Mean held-out PSNR for each Gaussian scale σ; ``best`` is the highest."""
-    if not sigmas or any(s <= 0 for s in sigmas):
-        raise InrkitError("sigmas must be a non-empty list of positive numbers")
+    if not sigmas or not all(0 < s < float("inf") for s in sigmas):
+        raise InrkitError(f"sigmas must be a non-empty list of positive finite numbers, got {list(sigmas)}")
     if train_stride < 2:
         raise InrkitError("tuning scores held-out pixels, so it needs --train-stride of at least 2")
     if get_preset(preset).field.encoding.kind != "gaussian":

@@ -494,7 +494,7 @@ class BenchImages(_FolderFits):
 
         if self.protocol not in ("fast", *FFN_PROTOCOLS):
             raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast, {', '.join(FFN_PROTOCOLS)}")
-        if self.sigma is not None and not self.sigma > 0:
+        if self.sigma is not None and not 0 < self.sigma < float("inf"):
             raise InrkitError(f"sigma must be positive, got {self.sigma}")
         images, size = self._setup()
         presets, steps, stride = list(self.presets) or list(DEFAULT_BENCH_PRESETS), self.steps, self.train_stride

@@ -87,7 +87,8 @@ def _read_file(path: Path) -> np.ndarray:
             return _read_png16(path)  # Pillow would silently truncate these to 8 bits
         a = iio.imread(path, index=0) if path.suffix.lower() == ".gif" else iio.imread(path)
     except Exception as e:  # corrupt or not an image: every reader raises its own type
-        raise InrkitError(f"could not read {str(path)!r} as an image ({type(e).__name__}: {e})") from None
+        raise InrkitError(f"could not read {str(path)!r} as an image: it is corrupt or not a PNG, JPEG, BMP, "
+                          f"TIFF, GIF or WebP file ({type(e).__name__})") from None
     return a
 
 

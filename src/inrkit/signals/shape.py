@@ -30,6 +30,7 @@ inside. Both are meshed at level 0.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -271,9 +272,15 @@ class ShapeSignal:
             raise InrkitError(f"unknown shape mode {mode!r}; expected one of {', '.join(MODES)}")
         if not 0 < extent <= 1:
             raise InrkitError(f"extent must be in (0, 1], got {extent}")
-        if mesh_resolution < 8 or detail < 2 or n_train < 2 or n_eval < 100 or not 0 < fscore_ratio < 1:
-            raise InrkitError("mesh resolution must be at least 8, detail at least 2, n_train at least 2, "
-                              "n_eval at least 100 and the F-score ratio in (0, 1)")
+        for name, value, least in (("mesh resolution", mesh_resolution, 8), ("detail", detail, 2),
+                                   ("training points", n_train, 2), ("evaluation points", n_eval, 100)):
+            if value < least:
+                raise InrkitError(f"{name} must be at least {least}, got {value}")
+        if not 0 < fscore_ratio < 1:
+            raise InrkitError(f"the F-score ratio must be in (0, 1), got {fscore_ratio}")
+        for name, value in dataclasses.asdict(weights or SdfLossWeights()).items():
+            if not 0 <= value < float("inf"):
+                raise InrkitError(f"loss weight {name} must be a non-negative finite number, got {value}")
         if mode == "pointcloud" and data.normals is None:
             if data.is_mesh:
                 data = _mesh_to_cloud(data, n_train, seed)

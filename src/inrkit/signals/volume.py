@@ -139,7 +139,8 @@ def read_volume(
     except InrkitError:
         raise
     except Exception as e:  # corrupt file: each reader raises its own type
-        raise InrkitError(f"could not read {str(path)!r} as a volume ({type(e).__name__}: {e})") from None
+        raise InrkitError(f"could not read {str(path)!r} as a volume: it is corrupt or not a numeric "
+                          f"array file of its kind ({type(e).__name__})") from None
     a = np.asarray(a)
     if a.ndim == 4 and frame is not None:
         if not 0 <= frame < a.shape[3]:
