@@ -283,3 +283,17 @@ def test_bunny(shared_data, fast):
     s = ShapeSignal(load_shape(str(shared_data / "meshes" / "bunny.obj")), mode="occupancy", **SMALL)
     assert s.data.is_mesh and len(s.data.faces) == 4968
     assert 0.05 < s.inside_uniform.mean() < 0.6  # the bunny has an inside despite its holes
+
+
+def test_a_field_with_no_surface_removes_an_earlier_runs_mesh(tmp_path):
+    signal = ShapeSignal(load_shape("sample:sphere"), mode="mesh", **SMALL)
+    field = inrkit.FieldConfig(inrkit.EncodingConfig(), inrkit.NetworkConfig("mlp", width=8, depth=1)).build(3, 1)
+    with torch.no_grad():
+        for p in field.parameters():
+            p.zero_()
+        list(field.parameters())[-1].fill_(0.5)  # output bias: a constant positive distance, no zero set
+    old = tmp_path / "mesh.ply"
+    old.write_text("an earlier run's mesh")
+    with pytest.warns(UserWarning, match="no surface.*earlier run's mesh there was removed"):
+        signal.save(old, signal.predict(field))
+    assert not old.exists()

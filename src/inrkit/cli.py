@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -140,7 +141,7 @@ class FitVolume(_Fit):
     key: Optional[str] = None
     """Array to read from a .npz holding several."""
     frame: Optional[int] = None
-    """Volume to take from a 4D file (0-based)."""
+    """Volume to take from a 4D file (0-based, along the last axis, where NIfTI keeps time; also for .npy)."""
     batch_size: int = 1 << 13
     """Voxels per step (random; all of them when the volume has no more). Small batches, many steps: on a CPU
     8192 reaches a higher PSNR in a minute than 65536."""
@@ -208,7 +209,7 @@ class FitMRI(_Fit):
     key: Optional[str] = None
     """Array to read from a .npz holding several."""
     frame: Optional[int] = None
-    """Volume to take from a 4D file (0-based)."""
+    """Volume to take from a 4D file (0-based, along the last axis, where NIfTI keeps time; also for .npy)."""
     tv_weight: float = 0.03
     """Weight of a total-variation penalty on the field's grid values (0: none)."""
     preset: str = "mri"
@@ -1309,8 +1310,19 @@ def _parse(argv: list[str]):
     return tyro.cli(COMMANDS[name], args=rest, prog=f"inrkit {name}")
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """inrkit's own warnings as one line (``inrkit: warning: ...``); others as Python prints them."""
+    if "inrkit" in str(filename):
+        return f"inrkit: warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    warnings.formatwarning = _format_warning
     try:
         _parse(argv).run()
     except InrkitError as e:

@@ -459,7 +459,11 @@ class ShapeSignal:
     def save(self, path: str | Path, pred: "ShapePrediction") -> None:
         v, f = pred.mesh(self.mesh_resolution)
         if len(f) == 0:
-            warnings.warn(f"the field has no surface at level 0: {path} was not written")
+            stale = Path(path).exists()
+            if stale:  # an earlier run's mesh would pass for this field's
+                Path(path).unlink()
+            warnings.warn(f"the field has no surface at level 0: {path} was not written"
+                          + (" (the earlier run's mesh there was removed)" if stale else ""))
             return
         save_mesh(path, v, f)
 
