@@ -71,6 +71,7 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "images", "{folder}", "--protocol", "paper"], "unknown protocol"),
         (["bench", "images", "{folder}/00.png"], "is a file; expected a folder of images"),
         (["bench", "images", "{folder}", "--limit", "-1"], "limit must be"),
+        (["bench", "images", "{folder}", "--out", "{folder}"], "must not be the image folder"),
         (["bench", "images", "{folder}", "--protocol", "ffn", "--presets", "ngp", "relu"], "ngp is not one of them"),
         (["bench", "images", "{folder}", "--baselines", "lanczos"], "unknown baseline"),
         (["bench", "images", "{folder}", "--baselines", "bicubic", "--train-stride", "1"], "held-out"),
@@ -84,7 +85,8 @@ def test_tune_picks_a_sigma(folder, tmp_path):
 def test_errors(args, message, folder, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    args = [a.format(folder=folder, empty=empty) for a in args] + ["--out", str(tmp_path / "o")]
+    args = [a.format(folder=folder, empty=empty) for a in args]
+    args += [] if "--out" in args else ["--out", str(tmp_path / "o")]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err

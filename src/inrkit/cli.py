@@ -498,6 +498,8 @@ class BenchImages(_FolderFits):
         if self.sigma is not None and not 0 < self.sigma < float("inf"):
             raise InrkitError(f"sigma must be positive, got {self.sigma}")
         images, size = self._setup()
+        if self.out.resolve() == self.folder.resolve():
+            raise InrkitError("--out must not be the image folder: the next run would read bench.png as an image")
         presets, steps, stride = list(self.presets) or list(DEFAULT_BENCH_PRESETS), self.steps, self.train_stride
         budget = self.time_budget
         overrides = {}
@@ -681,6 +683,10 @@ def _render_shape(r: Render, field) -> None:
     from .signals.image import WRITABLE, parse_size, save_image
     from .signals.shape import render_shape
 
+    import math
+
+    if not (math.isfinite(r.azimuth) and math.isfinite(r.elevation)):
+        raise InrkitError(f"azimuth and elevation must be finite angles, got {r.azimuth} and {r.elevation}")
     size = parse_size(r.size) if r.size else (512, 512)
     out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     device = next(field.parameters()).device
