@@ -43,10 +43,15 @@ def test_oriented_point_clouds(tmp_path):
     assert not d.is_mesh and d.vertices.shape == (500, 3)
     np.testing.assert_allclose(d.normals, u, atol=1e-6)
     cloud = trimesh.Trimesh(vertices=u, vertex_normals=u, process=False)
-    (tmp_path / "s.ply").write_bytes(trimesh.exchange.ply.export_ply(cloud, vertex_normal=True))
-    d = load_shape(str(tmp_path / "s.ply"))
-    assert not d.is_mesh
-    np.testing.assert_allclose(d.normals, u, atol=1e-5)
+    (tmp_path / "s.ply").write_bytes(trimesh.exchange.ply.export_ply(cloud, vertex_normal=True))  # binary
+    header = ["ply", "format ascii 1.0", f"element vertex {len(u)}",
+              *[f"property float {k}" for k in ("x", "y", "z", "nx", "ny", "nz")], "end_header"]
+    rows = [" ".join(f"{v:.7f}" for v in (*p, *p)) for p in u]
+    (tmp_path / "a.ply").write_text("\n".join(header + rows) + "\n")
+    for name in ("s.ply", "a.ply"):  # trimesh hands binary and ASCII properties back in different forms
+        d = load_shape(str(tmp_path / name))
+        assert not d.is_mesh
+        np.testing.assert_allclose(d.normals, u, atol=1e-5)
 
 
 @pytest.mark.parametrize(

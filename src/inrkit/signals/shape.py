@@ -179,7 +179,9 @@ def _read_trimesh(path: Path) -> ShapeData:
 
 def _ply_normals(obj, n: int) -> np.ndarray | None:
     raw = obj.metadata.get("_ply_raw", {}).get("vertex", {}).get("data")
-    if raw is None or not all(k in raw.dtype.names for k in ("nx", "ny", "nz")):
+    # binary PLY: a structured array; ASCII PLY: a dict of columns
+    names = raw.keys() if isinstance(raw, dict) else getattr(getattr(raw, "dtype", None), "names", None) or ()
+    if not all(k in names for k in ("nx", "ny", "nz")):
         return None
     return np.stack([np.asarray(raw[k], np.float64).reshape(-1) for k in ("nx", "ny", "nz")], axis=1)[:n]
 
