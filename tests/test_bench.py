@@ -71,6 +71,7 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "images", "{folder}", "--protocol", "paper"], "unknown protocol"),
         (["bench", "images", "{folder}/00.png"], "is a file; expected a folder of images"),
         (["bench", "images", "{folder}", "--limit", "-1"], "limit must be"),
+        (["bench", "images", "{folder}", "--protocol", "ffn", "--time-budget", "30"], "fixes the fit"),
         (["bench", "images", "{folder}", "--out", "{folder}"], "must not be the image folder"),
         (["bench", "images", "{folder}", "--protocol", "ffn", "--presets", "ngp", "relu"], "ngp is not one of them"),
         (["bench", "images", "{folder}", "--baselines", "lanczos"], "unknown baseline"),
@@ -173,7 +174,7 @@ def test_protocol_presets_pick_a_subset(folder, tmp_path, monkeypatch):
     # the protocol's own settings, shrunk so the test is quick
     monkeypatch.setitem(FFN_PROTOCOLS, "ffn", {**FFN_PROTOCOLS["ffn"], "steps": 2, "size": (32, 32)})
     out = tmp_path / "o"
-    assert main(["bench", "images", str(folder), "--protocol", "ffn", "--presets", "ffn-basic", "--limit", "1",
+    assert main(["bench", "images", str(folder), "--protocol", "ffn", "--presets", "ffn-basic", "--limit", "1", "--steps", "2",
                  "--out", str(out), "--device", "cpu", "--compile", "off"]) == 0
     data = json.loads((out / "bench.json").read_text())
     assert [r["preset"] for r in data["runs"]] == ["ffn-basic"]

@@ -24,7 +24,7 @@ from .errors import InrkitError
 from .fields import Field, FieldConfig
 from .grids import evaluate_grid, grid_coordinates
 from .metrics import psnr, ssim
-from .networks import MLP, NetworkConfig, SineLayer, Siren
+from .networks import MLP, Bacon, Finer, FourierNet, GaborNet, Gauss, NetworkConfig, SineLayer, Siren, Wire
 from .presets import PRESETS, OptimConfig, Preset, get_preset
 from .signals.image import SAMPLES, ImageSignal, load_image, render_image, save_image
 from .train import FitConfig, FitResult, fit, make_field
@@ -38,14 +38,19 @@ from .signals.nerf import NerfRenderConfig, NerfSignal
 
 __all__ = [
     "__version__",
+    "Bacon",
     "BasicFourier",
     "Encoding",
     "EncodingConfig",
     "FFNPositional",
     "Field",
     "FieldConfig",
+    "Finer",
     "FitConfig",
     "FitResult",
+    "FourierNet",
+    "GaborNet",
+    "Gauss",
     "GaussianFourier",
     "HashGrid",
     "Identity",
@@ -61,6 +66,7 @@ __all__ = [
     "SineLayer",
     "Siren",
     "SphericalHarmonics",
+    "Wire",
     "evaluate_grid",
     "fit",
     "get_preset",

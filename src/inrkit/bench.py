@@ -12,6 +12,7 @@ import dataclasses
 import json
 import statistics
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -236,6 +237,7 @@ def write_report(result: dict, out: Path, title: str, settings: dict) -> list[Pa
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        warnings.warn("matplotlib is not installed: bench.png skipped (pip install 'inrkit[bench]')")
         return written
     names = list(result["summary"])
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 4.4), layout="constrained")

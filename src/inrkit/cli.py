@@ -505,6 +505,9 @@ class BenchImages(_FolderFits):
         overrides = {}
         if self.protocol in FFN_PROTOCOLS:
             proto = FFN_PROTOCOLS[self.protocol]
+            if self.time_budget or self.size or (self.steps, self.train_stride) != (proto["steps"], proto["train_stride"]):
+                raise InrkitError(f"--protocol {self.protocol} fixes the fit (2000 full-batch steps on every second "
+                                  "pixel of 512x512 images); drop --steps, --time-budget, --size and --train-stride")
             presets = [p for p in proto["presets"] if not self.presets or p in self.presets]
             other = [p for p in self.presets if p not in proto["presets"]]
             if other:
