@@ -216,7 +216,8 @@ def plot_comparison(path: Path, target: np.ndarray, pred: np.ndarray, rate: int)
     ax[0].legend(loc="upper right")
     nfft = 1 << max(6, min(11, int(math.log2(max(len(x) // 64, 64)))))
     for a, s, title in ((ax[1], x, "original"), (ax[2], y, "field")):
-        a.specgram(s, NFFT=nfft, Fs=rate, noverlap=nfft // 2, cmap="magma", vmin=-120)
+        with np.errstate(divide="ignore"):  # silent stretches: log10(0) = -inf, drawn at vmin
+            a.specgram(s, NFFT=nfft, Fs=rate, noverlap=nfft // 2, cmap="magma", vmin=-120)
         a.set(xlabel="seconds", ylabel="Hz", title=f"spectrogram: {title}")
     fig.tight_layout()
     with atomic_path(path) as tmp:
