@@ -164,7 +164,7 @@ def test_fit_eval_render_info_and_resume_commands(tmp_path, capsys):
     ev = json.loads((out / "eval_test.json").read_text())
     assert len(ev["per_view"]) == 8 and (out / "eval_test" / "007_gt.png").exists()
     fit_psnr = json.loads((out / "metrics.json").read_text())["psnr"]
-    assert abs(ev["psnr"] - fit_psnr) < 1.0  # same views, same field (grid rebuilt from the density)
+    assert ev["psnr"] == pytest.approx(fit_psnr, abs=1e-3)  # same views, same field, the grid training ended with
 
     gif = tmp_path / "orbit.gif"
     assert run("render", out, "--camera-path", "orbit", "--frames", "3", "--depth", "--out", gif, "--device", "cpu") == 0
@@ -230,3 +230,22 @@ def test_mesh_of_a_radiance_field_is_its_density_level_set_in_world_units(tmp_pa
     save_file({"carved": carved}, str(tmp_path / OCCUPANCY))
     v, f = mesh_radiance_field(Ball(), meta, resolution=64, level=50.0, checkpoint=tmp_path)
     assert len(f) > 0 and v[:, 0].min() > -1.0 - 0.1  # only the half ball with world x >= -1 remains
+
+
+def test_eval_and_render_reuse_the_grid_training_ended_with(tmp_path):
+    from safetensors.torch import save_file
+
+    from inrkit.signals.nerf import OCCUPANCY, grid_for_field
+
+    p = get_nerf_preset("tensorf")
+    p.field.encoding = EncodingConfig("vm", n_features=4, finest_resolution=16)
+    p.render.grid_resolution = 8
+    field = p.field.build()
+    mask = torch.zeros((8, 8, 8), dtype=torch.bool)
+    mask[2:5, 3, 1::3] = True  # no density could produce this pattern by chance
+    save_file({"carved": torch.ones((8, 8, 8), dtype=torch.uint8), "mask": mask.to(torch.uint8)},
+              str(tmp_path / OCCUPANCY))
+    grid = grid_for_field(field, p.render, "cpu", checkpoint=tmp_path)
+    assert torch.equal(grid.mask, mask)
+    rebuilt = grid_for_field(field, p.render, "cpu")  # no checkpoint: from the field's density
+    assert rebuilt.mask.shape == mask.shape and not torch.equal(rebuilt.mask, mask)

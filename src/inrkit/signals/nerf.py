@@ -90,16 +90,21 @@ OCCUPANCY = "occupancy.safetensors"
 
 def grid_for_field(field, render: NerfRenderConfig, device, seed: int = 0, passes: int = 4,
                    checkpoint: Path | None = None) -> OccupancyGrid:
-    """An occupancy grid for a fitted field: the maximum density of ``passes`` random points per cell,
-    limited to the cells the training views left (``occupancy.safetensors`` in ``checkpoint``: the
-    field was never trained outside them, so its density there is meaningless)."""
+    """An occupancy grid for a fitted field. From a ``checkpoint`` that saved one
+    (``occupancy.safetensors``), the grid training ended with, so that eval and render see what
+    the fit's own evaluation saw. Otherwise the maximum density of ``passes`` random points per
+    cell, limited to the cells the training views left (``carved``, when saved: the field was
+    never trained outside them, so its density there is meaningless)."""
     grid = OccupancyGrid(render.grid_resolution, device)
     if checkpoint is not None and (Path(checkpoint) / OCCUPANCY).exists():
         from safetensors.torch import load_file
 
-        carved = load_file(str(Path(checkpoint) / OCCUPANCY))["carved"].bool().to(device)
-        if carved.shape == grid.carved.shape:
-            grid.carved = carved
+        saved = load_file(str(Path(checkpoint) / OCCUPANCY))
+        if saved["carved"].shape == grid.carved.shape:
+            grid.carved = saved["carved"].bool().to(device)
+            if "mask" in saved:
+                grid.mask = saved["mask"].bool().to(device)
+                return grid
     gen = torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
         for _ in range(passes):
