@@ -496,7 +496,7 @@ class BenchImages(_FolderFits):
         if self.protocol not in ("fast", *FFN_PROTOCOLS):
             raise InrkitError(f"unknown protocol {self.protocol!r}; expected fast, {', '.join(FFN_PROTOCOLS)}")
         if self.sigma is not None and not 0 < self.sigma < float("inf"):
-            raise InrkitError(f"sigma must be positive, got {self.sigma}")
+            raise InrkitError(f"sigma must be a positive finite number, got {self.sigma}")
         images, size = self._setup()
         if self.out.resolve() == self.folder.resolve():
             raise InrkitError("--out must not be the image folder: the next run would read bench.png as an image")
@@ -683,10 +683,10 @@ RENDERERS = {"image": _render_image}
 
 
 def _render_shape(r: Render, field) -> None:
+    import math
+
     from .signals.image import WRITABLE, parse_size, save_image
     from .signals.shape import render_shape
-
-    import math
 
     if not (math.isfinite(r.azimuth) and math.isfinite(r.elevation)):
         raise InrkitError(f"azimuth and elevation must be finite angles, got {r.azimuth} and {r.elevation}")
