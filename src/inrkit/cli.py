@@ -650,6 +650,12 @@ class Render:
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; render handles {', '.join(RENDERERS)}")
         RENDERERS[kind](self, field)
 
+    def checked_scale(self) -> float:
+        """--scale, once it is a positive finite number (checked only where it is used: without --size)."""
+        if not 0 < self.scale < float("inf"):
+            raise InrkitError(f"scale must be a positive finite number, got {self.scale}")
+        return self.scale
+
     def output(self, default_name: str, suffixes: tuple[str, ...], what: str) -> Path:
         """Where to write ``what``: --out, else CHECKPOINT/default_name. Its folder must exist and its name
         end in one of ``suffixes`` (none of which a checkpoint's own files use)."""
@@ -667,10 +673,8 @@ def _render_image(r: Render, field) -> None:
     if r.size:
         size = parse_size(r.size)
     else:
-        if not 0 < r.scale < float("inf"):
-            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
         frac = (1.0, 1.0) if region is None else ((region[1][0] - region[0][0]) / 2, (region[1][1] - region[0][1]) / 2)
-        size = (max(1, round(w * r.scale * frac[0])), max(1, round(h * r.scale * frac[1])))
+        size = (max(1, round(w * r.checked_scale() * frac[0])), max(1, round(h * r.checked_scale() * frac[1])))
     out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     device = next(field.parameters()).device
     image = render_image(field, size, c, region=region, chunk_size=r.chunk_size, device=device)
@@ -788,9 +792,7 @@ def _render_video(r: Render, field) -> None:
     if r.size:
         size = parse_size(r.size)
     else:
-        if not 0 < r.scale < float("inf"):
-            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
-        size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
+        size = (max(1, round(w * r.checked_scale())), max(1, round(h * r.checked_scale())))
     fps = sig["fps"] if r.fps is None else r.fps
     if not fps > 0:
         raise InrkitError(f"frame rate must be positive, got {r.fps}")
@@ -810,9 +812,7 @@ def _render_poisson(r: Render, field) -> None:
     if r.size:
         size = parse_size(r.size)
     else:
-        if not 0 < r.scale < float("inf"):
-            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
-        size = (max(1, round(w * r.scale)), max(1, round(h * r.scale)))
+        size = (max(1, round(w * r.checked_scale())), max(1, round(h * r.checked_scale())))
     out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
     raw = field.sample_grid((size[1], size[0]), chunk_size=r.chunk_size)[..., 0]  # (H, W)
     save_image(out, align(raw, sig["mode"], sig["anchor"])[..., None])
@@ -834,9 +834,7 @@ def _volume_size(r: Render, shape) -> tuple[int, int, int]:
         if len(parts) != 3 or min(parts) < 1:
             raise InrkitError(f"size {r.size!r} is malformed for a volume; expected N or N0xN1xN2 such as 128x128x64")
         return tuple(parts)
-    if not 0 < r.scale < float("inf"):
-        raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
-    return tuple(max(1, round(n * r.scale)) for n in shape)
+    return tuple(max(1, round(n * r.checked_scale())) for n in shape)
 
 
 def _render_volume(r: Render, field) -> None:
@@ -1086,9 +1084,7 @@ def _camera_path(r: Render, sig_meta: dict):
     if r.size:
         w, h = parse_size(r.size)
     else:
-        if not 0 < r.scale < float("inf"):
-            raise InrkitError(f"scale must be a positive finite number, got {r.scale}")
-        w, h = max(1, round(w0 * r.scale)), max(1, round(h0 * r.scale))
+        w, h = max(1, round(w0 * r.checked_scale())), max(1, round(h0 * r.checked_scale()))
     k0 = torch.tensor(cams["train_intrinsics"][0])
     k = torch.tensor([k0[0] * w / w0, k0[1] * h / h0, k0[2] * w / w0, k0[3] * h / h0])
     train = torch.tensor(cams["train_c2w"])
