@@ -102,7 +102,7 @@ def test_resume_refuses_another_preset_and_a_corrupt_state(tmp_path, capsys):
         (["fit", "image", "--time-budget", "-1"], "time budget"),
         (["fit", "image", "--lr", "0"], "learning rate"),
         (["fit", "image", "--lr", "inf"], "learning rate must be a positive finite number"),
-        (["fit", "image", "--batch-size", "0"], "batch size must be positive"),
+        (["fit", "image", "--batch-size", "-1"], "batch size must be a positive number of samples (0: automatic)"),
         (["fit", "image", "--seed", "99999999999999999999"], "seed must be"),
         (["fit", "image", "--out", "/dev/null/inrkit-out"], "cannot write"),
         (["fit", "hologram"], "unknown signal kind"),

@@ -27,7 +27,7 @@ def test_outputs_written(tmp_path, small, fast):
     r = inrkit.fit(field, small, fast(steps=40, eval_every=10), optim, out_dir=tmp_path, meta={"preset": "ngp"})
     written = {p.name for p in tmp_path.iterdir()}
     assert written == {"field.safetensors", "field.json", "metrics.json", "history.csv", "reconstruction.png",
-                       "train_state.pt"}  # and no temporary or probe files left behind
+                       "train_state.pt", "training.png", "comparison.png"}  # and no temporary or probe files left behind
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert {"psnr", "ssim", "steps", "seconds", "params", "preset"} <= set(m)
     assert m["steps"] == 40 and m["params"] == field.n_params() and m["preset"] == "ngp"
@@ -258,11 +258,36 @@ def test_written_files_follow_the_umask(tmp_path):
 
 
 def test_progress_line_shows_the_metric_and_throughput():
-    from inrkit.train import _Progress
+    from inrkit.train import FitProgress
 
-    plain = _Progress(100, "psnr", enabled=False)
-    assert plain.info(50, 31.234, 1e-3, 10.0) == "PSNR  31.23 dB  loss 1.00e-03     5.0 steps/s"
-    rays = _Progress(100, "psnr", enabled=False, unit=("rays", 4096))
-    assert rays.info(50, 31.234, 1e-3, 10.0).endswith("20,480 rays/s")  # 5 steps/s of 4096 rays
-    other = _Progress(100, "iou", enabled=False)
-    assert other.info(1, 0.5, 0.1, 0.0).startswith("iou 0.5  ")
+    plain = FitProgress(inrkit.FitConfig(steps=100, progress=False), "psnr")
+    assert plain.info(50, 10.0, 31.234, 1e-3) == "step 50/100  PSNR 31.23 dB  loss 1.00e-03  5.0 steps/s"
+    assert plain.info(50, 10.0, None, 1e-3) == "step 50/100  loss 1.00e-03  5.0 steps/s"  # no nan before an evaluation
+    rays = FitProgress(inrkit.FitConfig(steps=100, progress=False), "psnr", unit=("rays", 4096))
+    assert rays.info(50, 10.0, 31.234, 1e-3).endswith("20,480 rays/s")  # 5 steps/s of 4096 rays
+    other = FitProgress(inrkit.FitConfig(steps=100, progress=False), "iou")
+    assert other.info(1, 0.0, 0.5, 0.1).startswith("step 1/100  iou 0.5  ")
+    budget = FitProgress(inrkit.FitConfig(steps=5000, time_budget=30, progress=False), "psnr")
+    assert budget.info(325, 12.2, 20.0, 1e-2).startswith("step 325, 12/30 s")  # follows the limit that ends the run
+
+
+def test_progress_follows_whichever_limit_ends_the_run():
+    from inrkit.train import run_progress
+
+    assert run_progress(325, 15.0, inrkit.FitConfig(steps=5000, time_budget=30)) == 0.5
+    assert run_progress(4000, 15.0, inrkit.FitConfig(steps=5000, time_budget=30)) == 0.8
+    assert run_progress(9000, 0.0, inrkit.FitConfig(steps=5000)) == 1.0
+
+
+def test_plain_progress_lines_off_a_terminal(small, capsys, monkeypatch):
+    """Not on a terminal (a log, nohup, CI): plain lines while training, not only at the end."""
+    import inrkit.progress
+
+    monkeypatch.setattr(inrkit.progress, "INTERVAL", 0.0)  # a line at every update
+    monkeypatch.setattr(inrkit.progress, "is_terminal", lambda: False)
+    field, optim = _ngp(small)
+    inrkit.fit(field, small, inrkit.FitConfig(steps=6, eval_every=3, progress=True), optim)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fitting")]
+    assert len(lines) >= 6
+    assert "step 1/6" in lines[0] and "PSNR" not in lines[0]  # no metric before the first evaluation
+    assert "step 3/6  PSNR" in lines[2] and "100%" in lines[-1]

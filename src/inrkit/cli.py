@@ -16,9 +16,6 @@ import tyro
 
 from .errors import InrkitError, output_folder, output_folder_exists, read_json
 
-DEFAULT_OUT = Path("runs/latest")
-
-
 @dataclass
 class _Fit:
     """Options every `inrkit fit KIND` command shares; a subclass adds its source options, a
@@ -27,8 +24,11 @@ class _Fit:
 
     preset: str = "ngp"
     """Representation and optimiser, from `inrkit presets`."""
-    out: Path = DEFAULT_OUT
-    """Output folder: field.safetensors, field.json, metrics.json, history.csv and the reconstruction."""
+    out: Optional[Path] = None
+    """Output folder (default: a new runs/KIND-NAME-N, linked from runs/latest): field.safetensors,
+    field.json, metrics.json, history.csv, training.png and the reconstruction."""
+    overwrite: bool = False
+    """Replace the run already in --out (its files are removed first); without it, such a folder is refused."""
     steps: int = 500
     """Stop after this many steps."""
     time_budget: float = 0.0
@@ -37,28 +37,54 @@ class _Fit:
     """Learning rate (default: the preset's)."""
     schedule: Optional[str] = None
     """Learning-rate schedule: none, cosine or exponential (default: the preset's)."""
-    batch_size: int = 1 << 18
-    """Samples per step; full batch when the signal has no more."""
+    batch_size: int = 0
+    """Samples per step (0: all of them when that fits in half the available memory, else 65536 at random)."""
     eval_every: int = 50
     """Evaluate on the full signal every N steps."""
     checkpoint_every: int = 500
     """Write a resumable checkpoint every N steps."""
     resume: bool = False
-    """Continue the run in --out up to --steps."""
+    """Continue the run in --out (default: the newest run of this kind and source) up to --steps."""
+    keep_train_state: bool = True
+    """Keep train_state.pt (the optimiser state --resume needs; about twice the weights) after the run."""
     seed: int = 0
     """Seed of every random choice."""
     device: str = "auto"
     """auto, cpu or cuda."""
+    threads: int = 0
+    """CPU threads (0: the cores other processes leave free, followed as the load changes)."""
     compile: str = "auto"
     """torch.compile the network: auto, on or off."""
     progress: bool = True
-    """Show a progress bar."""
+    """Show progress (a bar on a terminal; a line every 10 s in a log)."""
 
     def get_preset(self, name: str):
         """The preset ``name`` (a subclass may look in another table)."""
         from . import get_preset
 
         return get_preset(name)
+
+    def source_name(self) -> str:
+        return str(getattr(self, "source", None) or getattr(self, "data", "run"))
+
+    def out_folder(self, kind: str) -> Path:
+        """--out, or the default: with --resume the newest runs/KIND-NAME-N, else a new one (and
+        runs/latest pointed at it)."""
+        from .runs import claim_folder, latest_run_folder, link_latest, new_run_folder
+
+        if self.out is None:
+            if self.resume:
+                self.out = latest_run_folder(kind, self.source_name())
+                if self.out is None:
+                    raise InrkitError(f"cannot resume: there is no earlier {kind} run of {self.source_name()!r} "
+                                      "in runs/; name its folder with --out")
+            else:
+                self.out = new_run_folder(kind, self.source_name())
+                claim_folder(self.out, kind, False, False)
+                output_folder(self.out)
+                link_latest(self.out)
+        claim_folder(self.out, kind, self.resume, self.overwrite)
+        return self.out
 
     def fit(self, signal, make=None):
         """Build (or, with --resume, reload) the field, fit it to ``signal``; return the FitResult.
@@ -67,8 +93,10 @@ class _Fit:
         """
         from . import FitConfig, fit, make_field
         from .checkpoint import TRAIN_STATE, load, load_meta
+        from .presets import check_preset_kind
 
         preset = self.get_preset(self.preset)
+        self.out_folder(signal.kind)
         if self.resume:
             if not (self.out / TRAIN_STATE).exists():
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds no {TRAIN_STATE}")
@@ -85,6 +113,7 @@ class _Fit:
             field = load(self.out).train()
             preset = self.get_preset(was)
         else:
+            check_preset_kind(preset, signal.kind)
             field = (make or make_field)(preset.field, signal, seed=self.seed)
         if self.lr is not None:
             preset.optim.lr = self.lr  # fit() checks it
@@ -100,6 +129,8 @@ class _Fit:
             device=self.device,
             compile=self.compile,
             progress=self.progress,
+            threads=self.threads,
+            keep_train_state=self.keep_train_state,
         )
         return fit(field, signal, cfg, preset.optim, out_dir=self.out, resume=self.resume, meta={"preset": preset.name})
 
@@ -336,18 +367,23 @@ class FitAudio(_Fit):
 
     source: tyro.conf.Positional[str] = "sample:chord"
     """Audio file (WAV, FLAC, OGG) or sample:chord / sample:stereo (synthesised)."""
+    start: float = 0.0
+    """Seconds into the source where the part to fit begins; only that part is read."""
+    duration: Optional[float] = None
+    """Seconds to fit from --start (default: to the end); one running past the end is cut there, with a warning."""
 
     def load_signal(self):
         from .signals.audio import load_audio
 
-        return load_audio(self.source)
+        return load_audio(self.source, start=self.start, duration=self.duration)
 
     def run(self) -> None:
         sig = self.load_signal()
         result = self.fit(sig)
         m = result.metrics
+        part = f" from {sig.start:.2f} s" if sig.start else ""
         print(
-            f"{m['preset']} on {self.source} ({sig.duration:.2f} s at {sig.rate} Hz, {sig.channels} channel(s)): "
+            f"{m['preset']} on {self.source} ({sig.duration:.2f} s{part} at {sig.rate} Hz, {sig.channels} channel(s)): "
             f"PSNR {m['psnr']:.2f} dB, SNR {m['snr']:.2f} dB, MSE {m['mse']:.3g}, {m['steps']} steps in "
             f"{m['seconds']:.1f} s -> {self.out}/reconstruction.wav"
         )
@@ -769,18 +805,23 @@ class Mesh:
 
 
 def _render_audio(r: Render, field) -> None:
-    from .signals.audio import render_audio, save_audio
+    from .signals.audio import resample_field, save_audio
 
     sig = field.meta["signal"]
     n, channels = sig["shape"]
+    image_options = (("--size", r.size), ("--scale", r.scale != 1.0), ("--region", r.region))
+    if ignored := [flag for flag, given in image_options if given]:
+        warnings.warn(f"{' and '.join(ignored)} ignored for audio: a sound has no image size (--rate sets its rate)")
     rate = sig["sample_rate"] if r.rate is None else r.rate
     if not rate > 0:
         raise InrkitError(f"sample rate must be a positive number of Hz, got {r.rate}")
-    m = max(1, round(n * rate / sig["sample_rate"]))  # same duration at the new rate
     out = r.output(f"render_{rate}hz.wav", (".wav", ".flac", ".ogg"), "sound")
-    samples = render_audio(field, m, channels, chunk_size=r.chunk_size, device=next(field.parameters()).device)
+    # A lower rate is low-pass filtered (anti-aliased) from the field's own samples; a higher one samples the field.
+    samples = resample_field(field, n, channels, sig["sample_rate"], rate, chunk_size=r.chunk_size,
+                             device=next(field.parameters()).device)
     save_audio(out, samples, rate, sig.get("subtype"))
-    print(f"wrote {out} ({m} samples at {rate} Hz, {m / rate:.2f} s)")
+    part = f", from {sig['start']:.2f} s of {sig.get('source')}" if sig.get("start") else ""
+    print(f"wrote {out} ({len(samples)} samples at {rate} Hz, {len(samples) / rate:.2f} s{part})")
 
 
 def _render_video(r: Render, field) -> None:
@@ -882,6 +923,73 @@ def _render_ct(r: Render, field) -> None:
 RENDERERS.update(volume=_render_volume, ct=_render_ct, mri=_render_mri)
 
 
+def _describe_signal(sig: dict) -> str:
+    """What was fitted, in the words of its kind (a mesh's vertex and face counts are not an array shape)."""
+    kind, shape = sig.get("kind"), sig.get("shape") or []
+    what = f"{kind} {sig.get('source', '')}"
+    if kind in ("image", "poisson", "ct") or (kind == "mri" and len(shape) == 3):
+        return f"{what}, {shape[1]}x{shape[0]} pixels, {shape[2]} channel(s)"
+    if kind in ("volume", "mri"):
+        return f"{what}, {'x'.join(map(str, shape[:3]))} voxels"
+    if kind == "audio":
+        start = f" from {sig['start']:g} s" if sig.get("start") else ""
+        return f"{what}{start}, {shape[0]:,} samples at {sig.get('sample_rate')} Hz, {shape[1]} channel(s)"
+    if kind == "video":
+        return f"{what}, {shape[0]} frames of {shape[2]}x{shape[1]} at {sig.get('fps', 0):g} fps"
+    if kind in ("sdf", "occupancy"):
+        faces = f", {shape[1]:,} faces" if len(shape) > 1 and shape[1] else " (points)"
+        return f"{what} ({sig.get('mode', kind)}), {shape[0]:,} vertices{faces}"
+    if kind == "nerf":
+        return f"{what}, {shape[0]} training views of {shape[2]}x{shape[1]}"
+    return f"{what}, shape {shape}"
+
+
+def info_rows(meta: dict, m: dict) -> list[tuple[str, str]]:
+    """The rows `inrkit info` prints for a checkpoint's ``field.json`` and ``metrics.json``."""
+    sig, field = meta.get("signal", {}), meta["field"]
+    if field.get("type") == "radiance":
+        enc, net = field["encoding"], field["network"]
+        network = f"density {net['kind']} {net['depth']}x{net['width']}, colour {field['color_network']['kind']} " \
+                  f"{field['color_network']['depth']}x{field['color_network']['width']}"
+        output = f"colour (sigmoid) and density ({field.get('density_activation', 'exp')})"
+    else:
+        enc, net = field["encoding"], field["network"]
+        network = f"{net['kind']} {net['depth']}x{net['width']}"
+        output = field.get("output")
+    rows = [
+        ("preset", meta.get("preset")),
+        ("signal", _describe_signal(sig)),
+        ("encoding", enc["kind"]),
+        ("network", network),
+        ("output", output),
+        ("parameters", f"{meta.get('params', 0):,}"),
+    ]
+    run = meta.get("run", {})
+    seconds, device = m.get("seconds", run.get("seconds")), m.get("device", run.get("device"))
+    trained = f"{meta.get('step')} steps"
+    if seconds is not None:
+        trained += f" in {seconds:.1f} s"
+    if device:
+        threads = m.get("threads", run.get("threads"))
+        trained += f" on {device}" + (f" ({threads} thread{'s' * (threads != 1)})" if threads else "")
+    rows.append(("training", trained))
+    kind = sig.get("kind")
+    if kind == "audio" and "psnr" in m:
+        rows.append(("quality", f"PSNR {m['psnr']:.2f} dB, SNR {m['snr']:.2f} dB, MSE {m['mse']:.3g}"))
+    elif kind in ("sdf", "occupancy"):
+        for key in ("iou", "chamfer_l1", "normal_consistency", "fscore"):
+            if m.get(key) is not None:
+                rows.append((key, f"{m[key]:.4g}"))
+    elif "psnr" in m:
+        ssim = f", SSIM {m['ssim']:.4f}" if m.get("ssim") is not None else ""
+        where = f" over {m['views']} test views" if kind == "nerf" and "views" in m else ""
+        rows.append(("quality", f"PSNR {m['psnr']:.2f} dB{ssim}{where}"))
+    elif "projection_psnr" in m:
+        rows.append(("quality", f"projection PSNR {m['projection_psnr']:.2f} dB"))
+    rows.append(("inrkit", meta.get("inrkit_version")))
+    return rows
+
+
 @dataclass
 class Info:
     """Print what a checkpoint holds."""
@@ -903,28 +1011,9 @@ class Info:
         from rich.table import Table
 
         t = Table(title=str(self.checkpoint), show_header=False)
-        sig = meta.get("signal", {})
-        enc, net = meta["field"]["encoding"], meta["field"]["network"]
-        rows = [
-            ("preset", meta.get("preset")),
-            ("signal", f"{sig.get('kind')} {sig.get('source', '')}, shape {sig.get('shape')}"),
-            ("encoding", enc["kind"]),
-            ("network", f"{net['kind']} {net['depth']}x{net['width']}"),
-            ("output", meta["field"].get("output")),
-            ("parameters", f"{meta.get('params', 0):,}"),
-            ("steps", meta.get("step")),
-            ("inrkit", meta.get("inrkit_version")),
-        ]
         metrics = self.checkpoint / "metrics.json"
-        if metrics.exists():
-            m = json.loads(metrics.read_text())
-            if "psnr" in m or not any(k in m for k in ("iou", "chamfer_l1")):
-                rows.append(("PSNR", f"{m.get('psnr', float('nan')):.2f} dB, SSIM {m.get('ssim', float('nan')):.4f}"))
-            for key in ("iou", "chamfer_l1", "normal_consistency", "fscore"):  # shapes
-                if m.get(key) is not None:
-                    rows.append((key, f"{m[key]:.4g}"))
-            if "snr" in m:  # audio
-                rows.append(("SNR", f"{m['snr']:.2f} dB, MSE {m['mse']:.3g}"))
+        m = json.loads(metrics.read_text()) if metrics.exists() else {}
+        rows = info_rows(meta, m if isinstance(m, dict) else {})
         for k, v in rows:
             t.add_row(k, str(v))
         Console().print(t)
@@ -1016,7 +1105,7 @@ class FitNerf(_Fit):
         from .signals.nerf import NerfSignal, parse_background
 
         name = self.preset
-        if self.resume and (self.out / META).exists():
+        if self.resume and (self.out_folder("nerf") / META).exists():
             name = load_meta(self.out).get("preset", name)
         preset = self.get_preset(name)
         bg = parse_background(self.background)
@@ -1243,6 +1332,9 @@ class Eval:
         if kind != "nerf":
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; eval scores NeRF fields")
         source = self.data or field.meta["signal"]["source"]
+        if self.data is None and not source.startswith("builtin:") and not Path(source).exists():
+            raise InrkitError(f"the scene this field was fitted to, {source!r}, is not there any more; "
+                              "give its folder with --data")
         if self.downscale is not None and self.downscale < 1:
             raise InrkitError(f"downscale must be a positive integer, got {self.downscale}")
         signal = _nerf_signal_from_meta(field.meta, source, self.split, self.downscale)
@@ -1288,7 +1380,8 @@ COMMANDS["eval"] = Eval
 
 
 def _usage() -> str:
-    lines = ["usage: inrkit COMMAND [ARGS]  (inrkit COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: inrkit COMMAND [ARGS]  (inrkit COMMAND --help for its options; inrkit --version)", "",
+             "commands:"]
     for group, kinds in GROUPS.items():
         for kind, cls in kinds.items():
             lines.append(f"  {group + ' ' + kind:14s} {cls.__doc__.splitlines()[0]}")
@@ -1301,6 +1394,11 @@ def _parse(argv: list[str]):
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         raise SystemExit(0 if argv else 2)
+    if argv[0] in ("--version", "-V"):
+        from . import __version__
+
+        print(f"inrkit {__version__}")
+        raise SystemExit(0)
     name, rest = argv[0], argv[1:]
     if name in GROUPS:
         kinds = GROUPS[name]

@@ -322,6 +322,11 @@ class HashGrid(Encoding):
             feats = _HashInterpolate.apply(self.table, idx, w)  # (N, L, F)
         return feats.reshape(*lead, self.out_dim)
 
+    def prepared_bytes_per_point(self) -> int:
+        """Memory :meth:`prepare` keeps per point: the interpolation matrix and its transpose
+        (``2^d`` corners per level, an int64 column and a float32 weight each, both ways)."""
+        return self.n_levels * ((1 << self.in_dim) * 24 + 8)
+
     def prepare(self, x: torch.Tensor) -> HashGridCache:
         """Interpolation matrix for fixed ``x: (N, d)``: steps then cost one sparse matmul each way."""
         with torch.no_grad():

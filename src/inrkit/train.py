@@ -38,10 +38,13 @@ from pathlib import Path
 import torch
 
 from .checkpoint import TRAIN_STATE, save_checkpoint, write_json
+from .encodings import Identity
 from .errors import InrkitError, atomic_path, output_folder
 from .fields import OUTPUTS, Field, FieldConfig
 from .networks import MLP, Siren
 from .presets import OptimConfig
+from .progress import Bar, status
+from .threads import ThreadGovernor
 
 __all__ = ["FitConfig", "FitResult", "fit", "make_field", "pick_device"]
 
@@ -55,8 +58,11 @@ class FitConfig:
     time_budget: float = 0.0
     """Also stop once training has taken this many seconds (0: no budget). Training time counts the
     steps and the one-off caching of encodings; evaluation and checkpoint writing are not counted."""
-    batch_size: int = 1 << 18
-    """Coordinates per step; all of them (full batch) when the signal has no more."""
+    batch_size: int = 0
+    """Coordinates per step. 0 (automatic): signals fitted to their samples (images, audio, volumes,
+    video) train on all of them at once (full batch) when that step fits in half the available
+    memory, else on random batches of 65,536; signals seen through a forward model use their own
+    ``default_batch_size``. A batch at least as large as the signal is full batch."""
     eval_every: int = 100
     """Evaluate on the full signal every this many steps (and at the end)."""
     checkpoint_every: int = 500
@@ -74,7 +80,12 @@ class FitConfig:
     cache_mb: int = 1024
     """Largest cached encoding of the training coordinates, in MiB."""
     progress: bool = True
-    """Show a progress bar."""
+    """Show progress: a bar on a terminal, a plain line every 10 s elsewhere (logs, nohup, CI)."""
+    threads: int = 0
+    """CPU threads (0: follow the load, using the cores other processes leave free, re-checked
+    every 2 s; PyTorch's default of one per core stalls when another process is busy)."""
+    keep_train_state: bool = True
+    """Keep train_state.pt (the optimiser state, for resuming; about twice the weights) after the run."""
 
 
 @dataclass
@@ -146,8 +157,8 @@ def fit(
         raise InrkitError(f"steps must be positive, got {cfg.steps}")
     if cfg.time_budget < 0 or not math.isfinite(cfg.time_budget):
         raise InrkitError(f"time budget must be a non-negative number of seconds, got {cfg.time_budget}")
-    if cfg.batch_size < 1:
-        raise InrkitError(f"batch size must be positive, got {cfg.batch_size}")
+    if cfg.batch_size < 0:
+        raise InrkitError(f"batch size must be a positive number of samples (0: automatic), got {cfg.batch_size}")
     if cfg.eval_every < 1:
         raise InrkitError(f"eval-every must be a positive number of steps, got {cfg.eval_every}")
     check_seed(cfg.seed)
@@ -155,6 +166,8 @@ def fit(
         raise InrkitError(f"learning rate must be a positive finite number, got {optim.lr}")
     device = pick_device(cfg.device)
     out_dir = Path(out_dir) if out_dir is not None else None
+    if cfg.threads < 0:
+        raise InrkitError(f"threads must be a positive number (0: follow the load), got {cfg.threads}")
     field = field.to(device)
     if device.type == "cpu" and cfg.reuse_cpu_memory:
         reuse_freed_memory()
@@ -164,15 +177,15 @@ def fit(
     if signal_loss is None:
         coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
         n = coords.shape[0]
+        batch_size = cfg.batch_size or auto_batch_size(field, n, device)
+    else:
+        batch_size = cfg.batch_size or getattr(signal, "default_batch_size", 1 << 14)
     opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
     lr_factor(optim, 0.0)  # rejects an unknown schedule before any work
 
     def set_lr():
-        progress = step / cfg.steps
-        if cfg.time_budget:
-            progress = max(progress, seconds / cfg.time_budget)
         for group in opt.param_groups:
-            group["lr"] = optim.lr * lr_factor(optim, progress)
+            group["lr"] = optim.lr * lr_factor(optim, run_progress(step, seconds, cfg))
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     step, seconds, history = 0, 0.0, []
     if resume:
@@ -187,12 +200,13 @@ def fit(
         gen.set_state(state["generator"].cpu())  # generator states are CPU byte tensors on every device
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
+    threads = ThreadGovernor(cfg.threads) if device.type == "cpu" else None
     # What can be computed once for fixed coordinates is computed once (and counted as training time).
     t_setup = time.perf_counter()
     prepared = cached_features = None
     full_batch = False
     if signal_loss is None:
-        full_batch = n <= cfg.batch_size
+        full_batch = n <= batch_size
         enc = field.encoding
         fixed_encoding = not any(p.requires_grad for p in enc.parameters())
         if full_batch:
@@ -211,7 +225,8 @@ def fit(
         return torch.nn.functional.mse_loss(OUTPUTS[field.output](train_net(h)), target)
 
     run_meta = dict(meta or {})
-    run_meta.update(signal=signal.metadata(), fit=dataclasses.asdict(cfg), optim=dataclasses.asdict(optim))
+    run_meta.update(signal=absolute_source(signal.metadata()), fit={**dataclasses.asdict(cfg), "batch_size": batch_size},
+                    optim=dataclasses.asdict(optim))
 
     def evaluate(full: bool):
         field.eval()
@@ -227,25 +242,27 @@ def fit(
             "seconds": seconds,
             "history": history,
         }
-        save_checkpoint(out_dir, field, {**run_meta, "step": step}, train_state)
+        run = {"seconds": round(seconds, 3), "device": str(device), "threads": threads.threads if threads else None}
+        save_checkpoint(out_dir, field, {**run_meta, "step": step, "run": run}, train_state)
 
     if out_dir is not None:
         output_folder(out_dir)
 
-    progress = _Progress(cfg.steps, metric, enabled=cfg.progress, start=step,
-                         unit=(batch_unit, cfg.batch_size) if batch_unit else None)
+    progress = FitProgress(cfg, metric, start=(step, seconds), unit=(batch_unit, batch_size) if batch_unit else None)
     field.train()
-    last_metric = history[-1][metric] if history else float("nan")
+    last_metric = history[-1][metric] if history else None
     try:
         while step < cfg.steps and not (cfg.time_budget and seconds >= cfg.time_budget):
+            if threads is not None:
+                threads.poll()
             t0 = time.perf_counter()
             try:
                 if signal_loss is not None:
-                    loss = signal_loss(field, step=step, batch_size=cfg.batch_size, generator=gen)
+                    loss = signal_loss(field, step=step, batch_size=batch_size, generator=gen)
                 elif full_batch:
                     h, target = enc.encode_prepared(prepared), values
                 else:
-                    idx = torch.randint(n, (cfg.batch_size,), device=device, generator=gen)  # (B,)
+                    idx = torch.randint(n, (batch_size,), device=device, generator=gen)  # (B,)
                     h = cached_features[idx] if cached_features is not None else enc(coords[idx])
                     target = values[idx]
                 if signal_loss is None:
@@ -277,31 +294,113 @@ def fit(
                 history.append({"step": step, "seconds": round(seconds, 4), metric: m[metric], "loss": loss_value})
             if out_dir is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not done:
                 checkpoint()
-            progress.update(step, last_metric, loss_value, seconds)
+            progress.update(step, seconds, last_metric, loss_value)
     finally:
         progress.close()
+        if threads is not None:
+            used = threads.threads
+            threads.restore()
 
-    pred, final = evaluate(full=True)
+    with status("evaluating on the full signal", enabled=cfg.progress):
+        pred, final = evaluate(full=True)
     metrics = {
         **final,
         "steps": step,
         "seconds": round(seconds, 3),
         "steps_per_second": round(step / seconds, 3) if seconds else None,
         "params": field.n_params(),
-        **({f"{batch_unit}_per_second": round(step * cfg.batch_size / seconds, 1) if seconds else None}
+        **({f"{batch_unit}_per_second": round(step * batch_size / seconds, 1) if seconds else None}
            if batch_unit else {}),
+        "batch_size": batch_size,
         "preset": run_meta.get("preset"),
         "device": str(device),
+        "threads": used if threads is not None else None,
     }
     if out_dir is not None:
-        checkpoint()
-        write_json(out_dir / "metrics.json", metrics)
-        with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["step", "seconds", metric, "loss"])
-            w.writeheader()
-            w.writerows(history)
-        signal.save(out_dir / getattr(signal, "output_name", "reconstruction.png"), pred)
+        with status(f"writing the results to {out_dir}", enabled=cfg.progress):
+            checkpoint()
+            if not cfg.keep_train_state:
+                (out_dir / TRAIN_STATE).unlink(missing_ok=True)
+            write_json(out_dir / "metrics.json", metrics)
+            with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=["step", "seconds", metric, "loss"])
+                w.writeheader()
+                w.writerows(history)
+            from .plots import training_curve
+
+            training_curve(history, metric, out_dir / "training.png")
+            signal.save(out_dir / getattr(signal, "output_name", "reconstruction.png"), pred)
     return FitResult(field, history, metrics, pred)
+
+
+def absolute_source(signal_meta: dict) -> dict:
+    """``signal_meta`` with its ``source`` made absolute when it names a file or folder, so the
+    checkpoint can be evaluated and rendered from any working directory (``sample:``/``builtin:``
+    names stay as they are)."""
+    source = signal_meta.get("source")
+    if isinstance(source, str) and source and Path(source).exists():
+        return {**signal_meta, "source": str(Path(source).resolve())}
+    return signal_meta
+
+
+def run_progress(step: int, seconds: float, cfg: FitConfig) -> float:
+    """How far a run is, in [0, 1]: the larger of ``step / steps`` and ``seconds / time_budget``, so a
+    schedule (and the progress bar) spans the run whichever limit ends it.
+
+    Examples:
+        >>> run_progress(250, 10.0, FitConfig(steps=1000))
+        0.25
+        >>> run_progress(250, 10.0, FitConfig(steps=1000, time_budget=20))
+        0.5
+    """
+    progress = step / cfg.steps
+    if cfg.time_budget:
+        progress = max(progress, seconds / cfg.time_budget)
+    return min(progress, 1.0)
+
+
+# Memory a full-batch step may use, as a share of the memory available when the fit starts.
+FULL_BATCH_MEMORY_SHARE = 0.5
+MINI_BATCH = 1 << 16
+
+
+def auto_batch_size(field: Field, n: int, device: torch.device) -> int:
+    """``n`` (full batch) when a full-batch step over ``n`` coordinates fits in half the available memory,
+    else :data:`MINI_BATCH` random coordinates per step.
+
+    Examples:
+        >>> field = Field(Identity(2), MLP(2, 3, width=64, depth=2))
+        >>> auto_batch_size(field, 512 * 768, torch.device("cpu"))   # a Kodak photo: full batch
+        393216
+    """
+    if n <= MINI_BATCH:
+        return n
+    need = n * _bytes_per_coordinate(field)
+    return n if need <= FULL_BATCH_MEMORY_SHARE * available_memory(device) else MINI_BATCH
+
+
+def _bytes_per_coordinate(field: Field) -> int:
+    """Memory one coordinate costs in a full-batch step: the encoding's cache for fixed coordinates plus
+    the activations kept for the backward pass (float32), with a margin of 2 for temporaries."""
+    enc = field.encoding
+    cache = enc.prepared_bytes_per_point() if hasattr(enc, "prepared_bytes_per_point") else 0
+    widths = [m.out_features for m in field.network.modules() if isinstance(m, torch.nn.Linear)]
+    activations = 4 * (enc.out_dim + 3 * sum(widths))
+    return 2 * (cache + activations)
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes a new allocation can get on ``device`` now (free GPU memory; ``MemAvailable`` on Linux)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 8 << 30  # unknown: assume a small machine
 
 
 def reuse_freed_memory() -> bool:
@@ -349,38 +448,34 @@ def _saved_step(out_dir: Path) -> int | None:
         return None
 
 
-class _Progress:
-    """A rich progress bar with the signal's metric (PSNR for most) and steps/s, or nothing.
+class FitProgress:
+    """The fit's progress: a bar that follows whichever limit ends the run (``--steps`` or
+    ``--time-budget``), the last evaluated metric (nothing before the first evaluation), the loss and
+    the speed; plain lines every 10 s when standard error is not a terminal.
 
     ``unit=(name, per_step)`` shows ``name``/s (e.g. rays/s) in place of steps/s.
     """
 
-    def __init__(self, total: int, metric: str, enabled: bool, start: int = 0, unit: tuple[str, int] | None = None):
-        self.bar, self.metric, self.unit = None, metric, unit
-        if enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    def __init__(self, cfg: FitConfig, metric: str, start: tuple[int, float] = (0, 0.0),
+                 unit: tuple[str, int] | None = None):
+        self.cfg, self.metric, self.unit = cfg, metric, unit
+        self.start = start
+        self.bar = Bar("fitting", 1.0, enabled=cfg.progress)
 
-            self.bar = Progress(
-                TextColumn("fitting"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(),
-                transient=False,
-            )
-            self.task = self.bar.add_task("fit", total=total, completed=start, info="")
-            self.bar.start()
+    def update(self, step: int, seconds: float, value: float | None, loss: float):
+        self.bar.update(run_progress(step, seconds, self.cfg), self.info(step, seconds, value, loss))
 
-    def update(self, step: int, value: float, loss: float, seconds: float):
-        if self.bar is not None:
-            self.bar.update(self.task, completed=step, info=self.info(step, value, loss, seconds))
-
-    def info(self, step: int, value: float, loss: float, seconds: float) -> str:
-        rate = step / seconds if seconds else 0.0
-        shown = f"PSNR {value:6.2f} dB" if self.metric == "psnr" else f"{self.metric} {value:.4g}"
-        speed = f"{rate * self.unit[1]:,.0f} {self.unit[0]}/s" if self.unit else f"{rate:6.1f} steps/s"
-        return f"{shown}  loss {loss:.2e}  {speed}"
+    def info(self, step: int, seconds: float, value: float | None, loss: float) -> str:
+        steps = f"step {step}/{self.cfg.steps}"
+        if self.cfg.time_budget:
+            steps = f"step {step}, {seconds:.0f}/{self.cfg.time_budget:g} s"
+        shown = ""
+        if value is not None:
+            shown = f"  PSNR {value:.2f} dB" if self.metric == "psnr" else f"  {self.metric} {value:.4g}"
+        done, took = step - self.start[0], seconds - self.start[1]
+        rate = done / took if took > 0 else 0.0
+        speed = f"{rate * self.unit[1]:,.0f} {self.unit[0]}/s" if self.unit else f"{rate:.1f} steps/s"
+        return f"{steps}{shown}  loss {loss:.2e}  {speed}"
 
     def close(self):
-        if self.bar is not None:
-            self.bar.stop()
+        self.bar.close()

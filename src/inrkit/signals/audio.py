@@ -1,8 +1,9 @@
 """Sound as a field ``t -> amplitudes`` (one value per channel).
 
 Sample ``i`` of ``N`` sits at ``t = (i + 0.5) / N * 2 - 1``: the whole clip spans
-``[-1, 1]`` whatever its length and rate, so sampling the field at ``M`` other
-centres resamples the clip to ``M / N`` times its rate. Values are in ``[-1, 1]``
+``[-1, 1]`` whatever its length and rate, so sampling the field at ``M > N`` other
+centres resamples the clip to ``M / N`` times its rate; a lower rate needs a low-pass
+filter first (:func:`resample_field` does both). Values are in ``[-1, 1]``
 (soundfile's float scaling of PCM); channels are the field's outputs.
 
 Metrics: ``psnr = 10 log10(2² / MSE)`` (the peak-to-peak range of ``[-1, 1]``
@@ -23,7 +24,8 @@ from .. import metrics
 from ..errors import InrkitError, atomic_path, input_file
 from ..grids import evaluate_grid, grid_coordinates
 
-__all__ = ["AudioSignal", "AUDIO_SAMPLES", "load_audio", "save_audio", "render_audio", "snr", "synth_sample"]
+__all__ = ["AudioSignal", "AUDIO_SAMPLES", "load_audio", "save_audio", "render_audio", "resample_field", "snr",
+           "synth_sample"]
 
 # Built-in clips, synthesised (no download), by name: description.
 AUDIO_SAMPLES = {
@@ -61,25 +63,76 @@ def synth_sample(name: str) -> tuple[np.ndarray, int]:
     raise InrkitError(f"unknown audio sample {name!r}; expected one of {', '.join(AUDIO_SAMPLES)}")
 
 
-def load_audio(source: str) -> "AudioSignal":
-    """Read a WAV, FLAC or OGG file (any channel count), or ``sample:NAME`` from :data:`AUDIO_SAMPLES`."""
+def load_audio(source: str, start: float = 0.0, duration: float | None = None) -> "AudioSignal":
+    """Read a WAV, FLAC or OGG file (any channel count), or ``sample:NAME`` from :data:`AUDIO_SAMPLES`.
+
+    ``start`` and ``duration`` (seconds) select part of it: samples ``round(start * rate)`` onwards,
+    ``round(duration * rate)`` of them (default: to the end). Only that part is read from a file
+    (soundfile seeks to it), so a long recording never loads in full. ``start`` must be a finite number
+    in ``[0, length)`` and ``duration`` a finite positive number; a ``duration`` running past the end is
+    clipped to the end with a one-line warning. The signal's metadata records ``start`` (and, as always,
+    the ``duration`` actually fitted).
+
+    Examples:
+        >>> sig = load_audio("sample:chord", start=0.5, duration=1.0)
+        >>> sig.length, sig.rate, sig.start
+        (22050, 22050, 0.5)
+    """
+    _check_span(source, start, duration)
     if source.startswith("sample:"):
         samples, rate = synth_sample(source.split(":", 1)[1])
-        return AudioSignal(samples, rate, name=source)
+        first, count = _frames(source, rate, len(samples), start, duration)
+        return AudioSignal(samples[first : first + count], rate, name=source, start=first / rate)
     import soundfile as sf
 
     path = input_file(source, "audio file", "a WAV, FLAC or OGG file")
     try:
         info = sf.info(str(path))
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (N, C) in [-1, 1]
     except Exception as e:  # libsndfile reports corrupt, empty and unknown files alike
-        if _wav_header_rate(path) == 0:
-            raise InrkitError(f"audio file {source!r} declares a sample rate of 0 Hz; expected a positive rate") from None
-        raise InrkitError(f"could not read {source!r} as audio (WAV, FLAC or OGG): {e}") from None
+        raise _unreadable(source, path, e) from None
+    first, count = _frames(source, info.samplerate, info.frames, start, duration)
+    try:  # only the selected frames: soundfile seeks to `first`
+        data, rate = sf.read(str(path), frames=count, start=first, dtype="float32", always_2d=True)  # (count, C)
+    except Exception as e:
+        raise _unreadable(source, path, e) from None
     if data.size and not data.any():
-        raise InrkitError(f"audio file {source!r} is silent (every sample is 0): there is nothing to fit")
+        part = " in the selected part" if start or duration is not None else ""
+        raise InrkitError(f"audio file {source!r} is silent{part} (every sample is 0): there is nothing to fit")
     subtype = info.subtype if info.subtype in _SUBTYPES.get(path.suffix.lower(), ()) else "PCM_16"
-    return AudioSignal(data, rate, name=source, subtype=subtype)
+    return AudioSignal(data, rate, name=source, subtype=subtype, start=first / rate)
+
+
+def _unreadable(source: str, path: Path, e: Exception) -> InrkitError:
+    if _wav_header_rate(path) == 0:
+        return InrkitError(f"audio file {source!r} declares a sample rate of 0 Hz; expected a positive rate")
+    return InrkitError(f"could not read {source!r} as audio (WAV, FLAC or OGG): {e}")
+
+
+def _check_span(source: str, start: float, duration: float | None) -> None:
+    """``start`` and ``duration`` as numbers, before anything is read."""
+    if not (math.isfinite(start) and start >= 0):
+        raise InrkitError(f"start of {source!r} must be a finite number of seconds, 0 or more; got {start}")
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise InrkitError(f"duration of {source!r} must be a finite positive number of seconds; got {duration}")
+
+
+def _frames(source: str, rate: float, frames: int, start: float, duration: float | None) -> tuple[int, int]:
+    """``(first, count)``: the frames that ``start`` and ``duration`` (seconds) select of ``frames`` at ``rate``."""
+    if not rate > 0:  # left to the reader's own error (a 0 Hz header)
+        return 0, frames
+    first = round(start * rate)
+    if start > 0 and first >= frames:  # (start 0 of an empty file is left to the "0 samples" error)
+        raise InrkitError(f"start {start:g} s is past the end of {source!r}, which is {frames / rate:.3f} s long")
+    count = frames - first if duration is None else round(duration * rate)
+    clipped = first + count > frames
+    count = min(count, frames - first)
+    if count < 2 and (start > 0 or duration is not None):
+        raise InrkitError(f"the part of {source!r} from {start:g} s holds {count} sample(s) at {rate:g} Hz; "
+                          "expected at least 2")
+    if clipped:
+        warnings.warn(f"{source!r} ends {count / rate:.3f} s after start {start:g} s, before the "
+                      f"{duration:g} s asked for: fitting the {count / rate:.3f} s to the end")
+    return first, count
 
 
 def _wav_header_rate(path: Path) -> int | None:
@@ -129,13 +182,16 @@ def snr(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 class AudioSignal:
-    """A clip ``samples: (N, C)`` float32 in [-1, 1] at ``rate`` Hz; coordinates ``t: (N, 1)`` at sample centres."""
+    """A clip ``samples: (N, C)`` float32 in [-1, 1] at ``rate`` Hz; coordinates ``t: (N, 1)`` at sample centres.
+
+    ``start``: seconds into the source where the clip begins (0 unless part of a file was loaded).
+    """
 
     kind = "audio"
     in_dim = 1
     output_name = "reconstruction.wav"
 
-    def __init__(self, samples: np.ndarray, rate: float, name: str = "", subtype: str = "PCM_16"):
+    def __init__(self, samples: np.ndarray, rate: float, name: str = "", subtype: str = "PCM_16", start: float = 0.0):
         a = np.asarray(samples, np.float32)
         if a.ndim == 1:
             a = a[:, None]  # (N, 1)
@@ -150,6 +206,7 @@ class AudioSignal:
         if np.abs(a).max() > 1:
             raise InrkitError(f"audio {name!r} has samples outside [-1, 1]; expected full-scale floating point audio")
         self.samples, self.rate, self.name, self.subtype = a, int(round(rate)), name, subtype
+        self.start = float(start)  # seconds into the source where the clip begins (load_audio's start)
         self.length, self.channels = a.shape
         self.out_dim = self.channels
 
@@ -173,6 +230,7 @@ class AudioSignal:
             "shape": [self.length, self.channels],
             "sample_rate": self.rate,
             "duration": self.duration,
+            "start": self.start,
             "value_range": [-1.0, 1.0],
             "subtype": self.subtype,
         }
@@ -198,17 +256,14 @@ class AudioSignal:
 
 def plot_comparison(path: Path, target: np.ndarray, pred: np.ndarray, rate: int) -> bool:
     """Waveforms (with the error) and spectrograms of the first channel, original above fit; False without matplotlib."""
-    try:
-        import matplotlib
+    from ..plots import new_figure, save_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        warnings.warn("matplotlib is not installed: comparison.png skipped (pip install matplotlib)")
+    fig = new_figure(path.name, (10, 8))
+    if fig is None:
         return False
     x, y = target[:, 0], pred[:, 0]
     t = np.arange(len(x)) / rate
-    fig, ax = plt.subplots(3, 1, figsize=(10, 8))
+    ax = fig.subplots(3, 1)
     ax[0].plot(t, x, lw=0.5, label="original")
     ax[0].plot(t, y, lw=0.5, alpha=0.7, label="field")
     ax[0].plot(t, y - x, lw=0.5, label="error")
@@ -220,14 +275,93 @@ def plot_comparison(path: Path, target: np.ndarray, pred: np.ndarray, rate: int)
             a.specgram(s, NFFT=nfft, Fs=rate, noverlap=nfft // 2, cmap="magma", vmin=-120)
         a.set(xlabel="seconds", ylabel="Hz", title=f"spectrogram: {title}")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
     return True
 
 
 def render_audio(
     fn: Callable[[torch.Tensor], torch.Tensor], n: int, channels: int, chunk_size: int = 1 << 16, device=None
 ) -> np.ndarray:
-    """Sample a field at ``n`` evenly spaced sample centres over ``[-1, 1]``: ``(n, C)`` in [-1, 1]."""
+    """Point-sample a field at ``n`` evenly spaced sample centres over ``[-1, 1]``: ``(n, C)`` in [-1, 1].
+
+    No filtering: fewer samples than the field was fitted on alias whatever lies above the new Nyquist
+    frequency. To change a clip's sample rate use :func:`resample_field`, which filters when it lowers it.
+    """
     return np.clip(evaluate_grid(fn, (n,), channels, chunk_size=chunk_size, device=device), -1, 1)
+
+
+def resample_field(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    length: int,
+    channels: int,
+    source_rate: float,
+    rate: float,
+    chunk_size: int = 1 << 16,
+    device=None,
+) -> np.ndarray:
+    """A field fitted on ``length`` samples at ``source_rate`` Hz, as a clip at ``rate`` Hz: ``(M, C)`` in [-1, 1].
+
+    ``M = max(1, round(length * rate / source_rate))``: the same duration at the new rate.
+
+    - ``rate > source_rate``: the field is sampled at the ``M`` new sample centres over ``[-1, 1]``
+      (:func:`render_audio`). Values between the fitted samples are the field's own continuous
+      interpolation, not a band-limited (sinc) one: what the network makes of the gaps.
+    - ``rate == source_rate``: the field at its own samples.
+    - ``rate < source_rate``: the field is evaluated at its own samples (the times it was fitted at),
+      then low-pass filtered and decimated by :func:`scipy.signal.resample_poly` (a polyphase
+      Kaiser-windowed FIR, cutoff at the new Nyquist frequency), so content above it is removed rather
+      than aliased. The ratio ``rate / source_rate`` is the nearest fraction ``up / down`` with
+      ``down <= 1000`` (exact for the usual rates: 44100 -> 8000 is 80/441). Sample ``j`` of the result
+      is the filtered signal at the time of input sample ``j * source_rate / rate``, first samples
+      coinciding, as resample_poly, sox and libsamplerate align them; so it compares sample for sample
+      with ``resample_poly`` of the original. (The upsampling path instead puts sample centres over
+      ``[-1, 1]``: the two alignments differ by half an output period less half an input period.)
+
+    Memory: the field is evaluated and filtered in blocks of about ``chunk_size`` input samples (each
+    with the filter's half-length of overlap, so the result equals one resample_poly call over the whole
+    clip), through the one chunked evaluator; peak memory is the output plus one block.
+
+    Examples:
+        A 3 kHz tone fitted at 8 kHz, lowered to 4 kHz (Nyquist 2 kHz): the tone is filtered out, where
+        point sampling would fold it down to a full-level 1 kHz tone.
+
+        >>> import torch
+        >>> tone = lambda t: 0.5 * torch.sin(2 * torch.pi * 3000 * (t + 1) / 2)  # t: (n, 1) over 1 s -> (n, 1)
+        >>> clip = resample_field(tone, 8000, 1, source_rate=8000, rate=4000)
+        >>> clip.shape
+        (4000, 1)
+        >>> bool(np.abs(clip[100:-100]).max() < 0.01), bool(render_audio(tone, 4000, 1).std() > 0.3)
+        (True, True)
+    """
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    if not (length >= 1 and channels >= 1):
+        raise InrkitError(f"cannot resample {length} samples of {channels} channel(s); expected at least 1 of each")
+    if not (0 < source_rate < math.inf and 0 < rate < math.inf):
+        raise InrkitError(f"sample rates must be positive numbers of Hz, got {source_rate} -> {rate}")
+    m = max(1, round(length * rate / source_rate))  # same duration at the new rate
+    if rate > source_rate or m == length:
+        return render_audio(fn, m, channels, chunk_size=chunk_size, device=device)
+    ratio = (Fraction(rate) / Fraction(source_rate)).limit_denominator(max(1000, math.ceil(source_rate / rate)))
+    up, down = ratio.numerator, ratio.denominator  # coprime, up < down
+    if up == down:  # a ratio within 1/1000 of 1 (never reached for integer rates below 48 kHz)
+        return render_audio(fn, m, channels, chunk_size=chunk_size, device=device)
+    # resample_poly's filter spans `half` samples of the up-sampled signal either side of an output;
+    # output j sits at up-sampled index j * down and needs inputs i with |j * down - i * up| <= half.
+    half = 10 * down  # scipy's choice, 10 * max(up, down)
+    margin = half // up + 2  # input samples of overlap on each side of a block
+    n_full = -(-length * up // down)  # resample_poly's output length, ceil(length * up / down)
+    out = np.zeros((m, channels), np.float32)  # (M, C); past n_full (an inexact ratio) stays silent
+    step = max(1, max(chunk_size, 8 * (2 * margin + down)) * up // down)  # outputs per block
+    for j0 in range(0, min(m, n_full), step):
+        j1 = min(j0 + step, m, n_full)
+        a = max(0, (j0 * down - half) // up - 1) // down * down  # block start: a multiple of `down`, so
+        b = min(length, -(-(j1 * down + half) // up) + 2)  # that block output k is global output a*up/down + k
+        region = ((-1 + 2 * a / length,), (-1 + 2 * b / length,))  # input samples a..b-1 at their centres
+        x = np.clip(evaluate_grid(fn, (b - a,), channels, region, chunk_size=chunk_size, device=device), -1, 1)
+        y = resample_poly(x, up, down, axis=0)  # (ceil((b - a) * up / down), C), zero outside the block
+        k0 = j0 - a * up // down
+        out[j0:j1] = y[k0 : k0 + j1 - j0]
+    return np.clip(out, -1, 1)

@@ -1,0 +1,117 @@
+"""Progress for anything that takes more than a few seconds.
+
+On a terminal: a rich progress bar (or a spinner for work of unknown length). Anywhere else (a log
+file, ``nohup``, CI): a plain line every :data:`INTERVAL` seconds and one when the work ends, so a
+log shows what is happening while it happens. Everything goes to standard error; standard output
+keeps the results.
+
+Examples:
+    >>> from inrkit.progress import track
+    >>> sum(track(range(4), "adding", enabled=False))
+    6
+"""
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterable, Iterator, TypeVar
+
+__all__ = ["INTERVAL", "Bar", "is_terminal", "status", "track"]
+
+T = TypeVar("T")
+
+INTERVAL = 10.0
+"""Seconds between the plain progress lines printed when standard error is not a terminal."""
+
+
+def is_terminal() -> bool:
+    """Whether standard error is an interactive terminal (where a live bar can redraw itself)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class Bar:
+    """A bar from 0 to ``total`` with a free-text field, or plain lines off a terminal.
+
+    ``update(completed, text)`` moves it; ``close()`` ends it (the last line is always printed off a
+    terminal). ``total=None`` is work of unknown length: a spinner and the elapsed time.
+    """
+
+    def __init__(self, description: str, total: float | None = None, enabled: bool = True,
+                 interval: float | None = None):
+        self.description, self.total, self.enabled = description, total, enabled
+        self.interval = INTERVAL if interval is None else interval
+        self.start = self.last_line = time.perf_counter()
+        self.completed, self.text, self.live = 0.0, "", None
+        if enabled and is_terminal():
+            from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
+                                       TimeElapsedColumn)
+
+            columns = [SpinnerColumn(), TextColumn(description)]
+            if total is not None:
+                columns += [BarColumn(), TaskProgressColumn()]
+            columns += [TextColumn("{task.fields[text]}"), TimeElapsedColumn()]
+            self.live = Progress(*columns, console=_console(), transient=False)
+            self.task = self.live.add_task(description, total=total, text="")
+            self.live.start()
+
+    def update(self, completed: float, text: str = "") -> None:
+        self.completed, self.text = completed, text
+        if self.live is not None:
+            self.live.update(self.task, completed=completed, text=text)
+        elif self.enabled and time.perf_counter() - self.last_line >= self.interval:
+            self._line()
+
+    def _line(self) -> None:
+        self.last_line = time.perf_counter()
+        elapsed = self.last_line - self.start
+        done = ""
+        if self.total:
+            done = f" {100 * min(self.completed / self.total, 1.0):3.0f}%"
+        text = f"  {self.text}" if self.text else ""
+        print(f"{self.description}{done}{text}  [{elapsed:.0f} s]", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        elif self.enabled:
+            self._line()
+        self.enabled = False
+
+
+def track(iterable: Iterable[T], description: str, total: int | None = None, enabled: bool = True) -> Iterator[T]:
+    """Iterate over ``iterable`` with a bar (``total`` defaults to ``len(iterable)`` where it has one)."""
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    bar = Bar(description, total, enabled)
+    try:
+        for i, item in enumerate(iterable):
+            yield item
+            bar.update(i + 1, f"{i + 1}/{total}" if total else f"{i + 1}")
+    finally:
+        bar.close()
+
+
+@contextmanager
+def status(description: str, enabled: bool = True):
+    """A spinner (or a start and an end line off a terminal) around work of unknown length."""
+    if enabled and not is_terminal():
+        print(f"{description} ...", file=sys.stderr, flush=True)
+    bar = Bar(description, None, enabled and is_terminal())
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        bar.close()
+        if enabled and not is_terminal():
+            print(f"{description}: done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
