@@ -1021,43 +1021,58 @@ class Info:
 
 @dataclass
 class Presets:
-    """List the presets with their one-line descriptions."""
+    """List the presets, grouped by the kinds of signal they are made for."""
+
+    kind: Optional[str] = None
+    """Only the presets for this kind (image, audio, video, volume, ct, mri, poisson, sdf, occupancy, nerf)."""
 
     def run(self) -> None:
-        from .presets import PRESETS
+        from .presets import PRESETS, _nerf_presets
 
-        for p in PRESETS.values():
-            print(f"{p.name:10s} {p.description}")
-        from .presets import _nerf_presets
-
-        print("\nradiance fields (inrkit fit nerf --preset NAME):")
-        for p in _nerf_presets().values():
-            print(f"{p.name:10s} {p.description}")
+        presets = [*PRESETS.values(), *_nerf_presets().values()]
+        kinds = sorted({k for p in presets for k in p.kinds})
+        if self.kind is not None and self.kind not in kinds:
+            raise InrkitError(f"unknown kind {self.kind!r}; expected one of {', '.join(kinds)}")
+        groups: dict[tuple[str, ...], list] = {}
+        for p in presets:
+            if self.kind is None or self.kind in p.kinds:
+                groups.setdefault(p.kinds, []).append(p)
+        defaults: dict[str, list[str]] = {}
+        for kind, cls in FIT_KINDS.items():
+            defaults.setdefault(cls.preset, []).append(kind)
+        for kinds_, group in groups.items():
+            print(f"for {', '.join(kinds_)} (inrkit fit {'|'.join(kinds_)} --preset NAME):")
+            for p in group:
+                note = "" if p.name not in defaults else f" [default of fit {'|'.join(defaults[p.name])}]"
+                print(f"  {p.name:14s} {p.description}{note}")
+            print()
 
 
 @dataclass
 class Samples:
-    """List the built-in samples: images, shapes, sounds and clips (use them as sample:NAME)."""
+    """List the built-in samples (use them as sample:NAME), grouped by the command that fits them."""
 
     def run(self) -> None:
-        from .signals.image import SAMPLES
-
-        for name, desc in SAMPLES.items():
-            print(f"sample:{name:22s} {desc}")
-        from .signals.shape import SHAPES
-
-        for name, desc in SHAPES.items():  # shapes, for `inrkit fit sdf|occupancy`
-            print(f"sample:{name:22s} {desc} (shape)")
+        from .nerf.datasets import SCENES
         from .signals.audio import AUDIO_SAMPLES
+        from .signals.image import SAMPLES
+        from .signals.shape import SHAPES
         from .signals.video import VIDEO_SAMPLES
-
-        for kind, samples in (("audio", AUDIO_SAMPLES), ("video", VIDEO_SAMPLES)):
-            for name, desc in samples.items():
-                print(f"sample:{name:22s} {desc} ({kind}: inrkit fit {kind})")
         from .signals.volume import VOLUME_SAMPLES
 
-        for name, desc in VOLUME_SAMPLES.items():  # for fit volume and fit mri
-            print(f"sample:{name:22s} {desc} (volume: inrkit fit volume|mri)")
+        groups = [
+            ("images (inrkit fit image|ct|mri|poisson)", SAMPLES),
+            ("sounds (inrkit fit audio)", AUDIO_SAMPLES),
+            ("clips (inrkit fit video)", VIDEO_SAMPLES),
+            ("volumes (inrkit fit volume|mri; fit ct takes sample:shepp-logan as a 2D phantom)", VOLUME_SAMPLES),
+            ("shapes (inrkit fit sdf|occupancy)", SHAPES),
+            ("scenes (inrkit fit nerf)", SCENES),
+        ]
+        for title, samples in groups:
+            print(f"{title}:")
+            for name, desc in samples.items():
+                print(f"  sample:{name:22s} {desc}")
+            print()
 
 
 COMMANDS = {"render": Render, "info": Info, "tune": Tune, "ntk": Ntk, "presets": Presets, "samples": Samples}
@@ -1070,10 +1085,10 @@ GROUPS = {"fit": FIT_KINDS, "bench": BENCH_KINDS}
 
 @dataclass
 class FitNerf(_Fit):
-    """Fit a radiance field to posed photos (Blender, nerfstudio, instant-ngp or LLFF folder, or builtin:spheres)."""
+    """Fit a radiance field to posed photos (Blender, nerfstudio, instant-ngp or LLFF folder, or sample:spheres)."""
 
-    data: tyro.conf.Positional[str] = "builtin:spheres"
-    """Scene folder (transforms_train.json, transforms.json or poses_bounds.npy) or builtin:spheres."""
+    data: tyro.conf.Positional[str] = "sample:spheres"
+    """Scene folder (transforms_train.json, transforms.json or poses_bounds.npy) or sample:spheres."""
     preset: str = "auto"
     """ngp, tensorf or nerf (`inrkit presets`); auto: ngp on a GPU, tensorf on a CPU."""
     steps: int = 5000
@@ -1332,7 +1347,7 @@ class Eval:
         if kind != "nerf":
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; eval scores NeRF fields")
         source = self.data or field.meta["signal"]["source"]
-        if self.data is None and not source.startswith("builtin:") and not Path(source).exists():
+        if self.data is None and not source.startswith(("sample:", "builtin:")) and not Path(source).exists():
             raise InrkitError(f"the scene this field was fitted to, {source!r}, is not there any more; "
                               "give its folder with --data")
         if self.downscale is not None and self.downscale < 1:
@@ -1431,6 +1446,9 @@ def main(argv: list[str] | None = None) -> int:
     except InrkitError as e:
         print(f"inrkit: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `inrkit presets | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("inrkit: interrupted; checkpoints already written are intact", file=sys.stderr)
         return 130

@@ -348,7 +348,7 @@ def builtin_scene(name: str = "spheres", split: str = "train", size: int = 64, n
     images = _trace_spheres(o.double(), d.double()).reshape(n, size, size, 4)
     ims = (images.clamp(0, 1) * 255).round().to(torch.uint8)
     return NerfDataset(ims, c2w, k, [0.0, 0.0, 0.0], 1.5, names=[f"r_{v}" for v in range(n)],
-                       source=f"builtin:{name}")
+                       source=f"sample:{name}")
 
 
 _SPHERES = [  # centre, radius, two checker colours
@@ -403,11 +403,11 @@ def write_blender(dataset: NerfDataset, root: str | Path, split: str) -> None:
 
 
 def load_scene(source: str | Path, split: str = "train", downscale: int = 1, half_size: float | None = None) -> NerfDataset:
-    """Load ``source``: ``builtin:NAME`` (see :data:`SCENES`), or a folder holding
+    """Load ``source``: ``sample:NAME`` (see :data:`SCENES`; ``builtin:NAME``, its older spelling, too), or a folder holding
     ``transforms_{train,test}.json`` (Blender), ``transforms.json`` (nerfstudio /
     instant-ngp) or ``poses_bounds.npy`` (LLFF). ``half_size`` overrides the scene box."""
     s = str(source)
-    if s.startswith("builtin:"):
+    if s.startswith(("sample:", "builtin:")) and not Path(s).exists():
         ds = builtin_scene(s.split(":", 1)[1], split, size=max(8, 64 // downscale))
     else:
         root = Path(source)

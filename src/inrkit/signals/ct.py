@@ -249,15 +249,27 @@ class CTSignal:
         return out
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:
-        """The reconstruction at ``path``; ``fbp.png`` and ``comparison.png`` (image | FBP | field) beside it."""
+        """The reconstruction at ``path``; ``fbp.png`` and ``comparison.png`` beside it: reference |
+        FBP | field with their PSNRs and the field's absolute error (with only a sinogram: FBP | field
+        with the PSNRs of their re-projections)."""
+        from ..plots import db, image_comparison
         from .image import save_image
 
         path = Path(path)
         save_image(path, pred[..., None])
         save_image(path.with_name("fbp.png"), self.fbp[..., None])
-        tiles = ([self.image] if self.image is not None else []) + [self.fbp, pred]
-        gap = np.zeros((self.n, 4), np.float32)
-        save_image(path.with_name("comparison.png"), np.concatenate([t for x in tiles for t in (x, gap)][:-1], 1)[..., None])
+        title = f"CT from {self.views} parallel-beam views"
+        if self.image is not None:
+            panels = [(self.image, "reference"), (self.fbp, f"FBP {db(metrics.psnr(self.fbp, self.image))}"),
+                      (pred, f"field {db(metrics.psnr(pred, self.image))}")]
+            image_comparison(path.with_name("comparison.png"), panels,
+                             error=(np.abs(pred - self.image), "|field - reference|"), title=title)
+        else:
+            peak = float(np.abs(self.sinogram).max())
+            psnr = [metrics.psnr(self.reproject(a), self.sinogram, data_range=peak) for a in (self.fbp, pred)]
+            image_comparison(path.with_name("comparison.png"),
+                             [(self.fbp, f"FBP {db(psnr[0])}"), (pred, f"field {db(psnr[1])}")],
+                             title=title + " (PSNR of the re-projections against the sinogram)")
 
 
 def _tv(field, n: int, generator: torch.Generator) -> torch.Tensor:

@@ -249,7 +249,17 @@ class ImageSignal:
         return out
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:
+        """The reconstruction ``(H, W, C)`` at ``path`` (at the source's bit depth) and ``comparison.png``
+        beside it: target | reconstruction (with its PSNR) | absolute error (mean over channels)."""
+        from ..plots import db, image_comparison
+
         save_image(path, pred, 16 if self.bit_depth == 16 else 8)
+        psnr = metrics.psnr(pred, self.image)
+        note = f", trained on every {self.train_stride}th pixel per axis" if self.train_stride > 1 else ""
+        image_comparison(Path(path).with_name("comparison.png"),
+                         [(self.image, "target"), (pred, f"reconstruction {db(psnr)}")],
+                         error=(np.abs(pred - self.image).mean(-1), "|reconstruction - target|"),
+                         title=f"{self.name or 'image'}, PSNR {db(psnr)}{note}")
 
 
 def render_image(

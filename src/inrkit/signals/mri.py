@@ -227,21 +227,27 @@ class MRISignal:
         return out
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:
-        """2D: the reconstruction at ``path``, plus ``zero_filled.png`` and ``comparison.png`` (image |
-        zero-filled | field). 3D: slice previews at ``path`` (rows: image, zero-filled, field), plus
-        ``reconstruction`` and ``zero_filled`` volumes (NIfTI for NIfTI sources, else .npy) in original units."""
+        """2D: the reconstruction at ``path``, plus ``zero_filled.png`` and ``comparison.png`` (reference |
+        zero-filled | field, with their PSNRs, and the field's absolute error). 3D: the mid-planes at
+        ``path`` (columns: reference, zero-filled, field; rows: planes), plus ``reconstruction`` and
+        ``zero_filled`` volumes (NIfTI for NIfTI sources, else .npy) in original units."""
+        from ..plots import db, image_comparison
         from .image import save_image
         from .volume import save_slices, save_volume
 
         path = Path(path)
+        labels = ["reference", f"zero-filled {db(metrics.psnr(self.zero_filled, self.image))}",
+                  f"field {db(metrics.psnr(pred, self.image))}"]
         if self.in_dim == 2:
             save_image(path, pred[..., None])
             save_image(path.with_name("zero_filled.png"), self.zero_filled[..., None])
-            gap = np.zeros((self.shape[0], 4), np.float32)
-            save_image(path.with_name("comparison.png"),
-                       np.concatenate([self.image, gap, self.zero_filled, gap, pred], 1)[..., None])
+            image_comparison(path.with_name("comparison.png"),
+                             list(zip([self.image, self.zero_filled, pred], labels)),
+                             error=(np.abs(pred - self.image), "|field - reference|"),
+                             title=f"MRI, {self.acceleration:g}x undersampled k-space")
             return
-        save_slices(path, [self.image, self.zero_filled, pred], self.voxel_size, nifti=self.affine is not None)
+        save_slices(path, [self.image, self.zero_filled, pred], self.voxel_size, nifti=self.affine is not None,
+                    labels=labels, value_range=self.value_range, affine=self.affine)
         lo, hi = self.value_range
         ext = ".nii.gz" if self.affine is not None else ".npy"
         save_volume(path.with_name("reconstruction" + ext), pred * (hi - lo) + lo, self.affine)

@@ -27,7 +27,8 @@ from ..nerf.occupancy import OccupancyGrid
 from ..nerf.rendering import composite, render_chunked, render_weights
 from ..nerf.sampling import importance_samples, intervals_from_points, ray_aabb, stratified_samples
 
-__all__ = ["NerfRenderConfig", "NerfSignal", "parse_background", "grid_for_field"]
+__all__ = ["NerfRenderConfig", "NerfSignal", "parse_background", "grid_for_field", "depth_image", "depth_range",
+           "save_view"]
 
 SQRT3 = math.sqrt(3.0)
 
@@ -300,7 +301,8 @@ class NerfSignal:
         return out
 
     def save(self, path: Path, pred: "_Prediction") -> None:
-        """Write every held-out view's rendering, depth and ground truth into the folder ``path``."""
+        """Write every held-out view's rendering, depth (one colour scale for all views, with a
+        colour bar) and ground truth into the folder ``path``."""
         path = output_folder(path)
         if self.grid is not None:  # the cells training could reach, for eval, render and meshing
             from safetensors.torch import save_file
@@ -310,8 +312,15 @@ class NerfSignal:
             with atomic_path(path.parent / OCCUPANCY) as tmp:
                 save_file({"carved": self.grid.carved.to(torch.uint8).cpu().contiguous(),
                            "mask": self.grid.mask.to(torch.uint8).cpu().contiguous()}, str(tmp))
+        from ..plots import have_matplotlib
+
+        # one depth range for every view, so that a colour means the same depth in each
+        near_far = depth_range([pred.view(i) for i in range(len(self.test))])
+        unit = "NDC" if self.train.ndc is not None else "world units"
+        figure = have_matplotlib("depth colour bars", "depth colour bars skipped (grey depth written): "
+                                                      "pip install matplotlib")
         for i in range(len(self.test)):
-            save_view(path, f"{i:03d}", pred.view(i), self.ground_truth(self.test, i))
+            save_view(path, f"{i:03d}", pred.view(i), self.ground_truth(self.test, i), near_far, unit, figure)
 
     def metadata(self) -> dict:
         ds, t = self.train, self.test
@@ -353,21 +362,54 @@ class _Prediction:
         return self._views[i]
 
 
-def depth_image(depth: np.ndarray, opacity: np.ndarray) -> np.ndarray:
-    """Depth ``(H, W)`` as a turbo-free grey ``(H, W)`` in [0, 1]: near bright, far dark, empty black."""
+def depth_range(views: list[dict], lo: float = 1.0, hi: float = 99.0) -> tuple[float, float]:
+    """The ``lo``..``hi`` percentiles of the depth of the pixels at least half opaque over ``views``
+    (dicts with ``depth`` and ``opacity`` ``(H, W)``): ``(near, far)``, ``far > near``; ``(0, 1)``
+    when nothing is hit."""
+    hits = [v["depth"][v["opacity"] > 0.5] for v in views]
+    hits = np.concatenate([h.ravel() for h in hits]) if hits else np.zeros(0)
+    if hits.size == 0:
+        return 0.0, 1.0
+    near, far = (float(x) for x in np.percentile(hits, [lo, hi]))
+    if far - near < 1e-6 * max(1.0, abs(near)):
+        near, far = near - 0.5e-3 * max(1.0, abs(near)), far + 0.5e-3 * max(1.0, abs(near))
+    return near, far
+
+
+def depth_image(depth: np.ndarray, opacity: np.ndarray, near: float | None = None,
+                far: float | None = None) -> np.ndarray:
+    """Depth ``(H, W)`` as grey ``(H, W)`` in [0, 1]: ``near`` bright (1) to ``far`` dark (0.1), empty
+    pixels (opacity below 0.5) black. ``near``/``far`` default to this view's :func:`depth_range`.
+    The figure-free form, with no scale; :func:`save_view` writes the depth with a colour bar."""
     hit = opacity > 0.5
     if not hit.any():
         return np.zeros_like(depth)
-    lo, hi = np.percentile(depth[hit], [1, 99])
-    g = 1 - (depth - lo) / max(hi - lo, 1e-6)
+    if near is None or far is None:
+        auto = depth_range([{"depth": depth, "opacity": opacity}])
+        near, far = (auto[0] if near is None else near), (auto[1] if far is None else far)
+    g = 1 - (depth - near) / max(far - near, 1e-6)
     return np.where(hit, np.clip(0.1 + 0.9 * g, 0, 1), 0.0)
 
 
-def save_view(folder: Path, stem: str, view: dict, gt: np.ndarray | None = None) -> None:
+def save_view(folder: Path, stem: str, view: dict, gt: np.ndarray | None = None,
+              near_far: tuple[float, float] | None = None, unit: str = "world units",
+              figure: bool = True) -> None:
+    """Write ``STEM_rgb.png``, ``STEM_depth.png`` and (with ``gt``) ``STEM_gt.png`` into ``folder``.
+
+    The depth is colour-mapped over ``near_far`` (default: this view's :func:`depth_range`), in
+    ``unit``, with a colour bar and the range in its title (:func:`inrkit.plots.depth_figure`).
+    Without matplotlib, or with ``figure=False``, it is the grey :func:`depth_image` instead (one
+    warning when matplotlib is missing and ``figure`` is True).
+    """
+    from ..plots import depth_figure
     from .image import save_image
 
     save_image(folder / f"{stem}_rgb.png", np.clip(view["rgb"], 0, 1))
-    save_image(folder / f"{stem}_depth.png", depth_image(view["depth"], view["opacity"])[..., None])
+    near, far = depth_range([view]) if near_far is None else near_far
+    if not (figure and depth_figure(folder / f"{stem}_depth.png", view["depth"], view["opacity"], near, far, unit,
+                                    title=f"view {stem}",
+                                    missing="depth colour bars skipped (grey depth written): pip install matplotlib")):
+        save_image(folder / f"{stem}_depth.png", depth_image(view["depth"], view["opacity"], near, far)[..., None])
     if gt is not None:
         save_image(folder / f"{stem}_gt.png", gt)
 

@@ -31,6 +31,7 @@ __all__ = [
     "load_volume",
     "read_volume",
     "save_volume",
+    "mid_planes",
     "slice_preview",
     "save_slices",
     "shepp_logan_3d",
@@ -216,41 +217,85 @@ def save_volume(path: str | Path, vol: np.ndarray, affine=None) -> None:
         raise InrkitError(f"could not write {str(path)!r}: {e.strerror or e}") from None
 
 
-def slice_preview(vol: np.ndarray, voxel_size=None, nifti: bool = False, size: int = 256) -> np.ndarray:
-    """The three mid-planes of ``(n0, n1, n2)`` values in [0, 1], side by side: ``(H, W)`` float32.
+_AXIS_NAMES = {"L": "sagittal", "R": "sagittal", "A": "coronal", "P": "coronal", "S": "axial", "I": "axial"}
 
-    Planes are ``vol[n0//2]``, ``vol[:, n1//2]``, ``vol[:, :, n2//2]``, resampled to one physical
-    scale (``voxel_size`` per axis; the volume's longest extent becomes ``size`` pixels) and
-    bottom-padded to a common height. With ``nifti`` the planes are rotated so that the second
-    index axis points up, as neuroimaging viewers show them.
+
+def mid_planes(vol: np.ndarray, voxel_size=None, nifti: bool = False,
+               affine=None) -> list[tuple[np.ndarray, float, str]]:
+    """The three mid-planes of ``(n0, n1, n2)``: ``[(plane (h, w), pixel aspect, label), ...]``.
+
+    Planes are ``vol[n0//2]``, ``vol[:, n1//2]``, ``vol[:, :, n2//2]``; the pixel aspect is a pixel's
+    physical height over its width (``voxel_size`` per axis, default 1). Arrays follow
+    :mod:`inrkit.grids` (axes z, y, x), so the planes are labelled ``z = mid``, ``y = mid``, ``x = mid``.
+    With ``nifti`` each plane is rotated so that its second index axis points up, as neuroimaging
+    viewers show them, and labelled sagittal, coronal or axial from ``affine``'s axis codes (without
+    an affine, the index axes are taken as RAS, NIfTI's usual order).
+    """
+    vs = np.ones(3) if voxel_size is None else np.asarray(voxel_size, float)
+    n = vol.shape
+    if nifti:
+        codes = ("R", "A", "S")
+        if affine is not None:
+            import nibabel as nib
+
+            codes = nib.aff2axcodes(np.asarray(affine, float))
+    out = []
+    for axis, (a, b) in enumerate(((1, 2), (0, 2), (0, 1))):
+        plane = np.take(vol, n[axis] // 2, axis=axis)  # (n_a, n_b)
+        where = f"{n[axis] // 2} of {n[axis]}"
+        if nifti:
+            plane, (a, b) = np.rot90(plane), (b, a)
+            label = f"{_AXIS_NAMES.get(codes[axis], 'plane')}\n{'ijk'[axis]} = {where}"
+        else:
+            label = f"{'zyx'[axis]} = mid\n({where})"
+        out.append((np.asarray(plane, np.float32), float(vs[a] / vs[b]), label))
+    return out
+
+
+def slice_preview(vol: np.ndarray, voxel_size=None, nifti: bool = False, size: int = 256) -> np.ndarray:
+    """The three mid-planes of ``(n0, n1, n2)`` values in [0, 1] stacked top to bottom: ``(H, size)`` float32.
+
+    Each plane (:func:`mid_planes`) is resampled to ``size`` pixels across at its physical aspect
+    (each at least 16 pixels high), with 4 grey pixels between planes: no padding. The figure-free
+    fallback of :func:`save_slices`.
     """
     from skimage.transform import resize
 
-    vs = np.ones(3) if voxel_size is None else np.asarray(voxel_size, float)
-    n0, n1, n2 = vol.shape
-    per_mm = size / max(np.asarray(vol.shape) * vs)
-    planes = [(vol[n0 // 2], (1, 2)), (vol[:, n1 // 2], (0, 2)), (vol[:, :, n2 // 2], (0, 1))]
     tiles = []
-    for plane, (a, b) in planes:
-        if nifti:
-            plane, (a, b) = np.rot90(plane), (b, a)
-        shape = (max(1, round(plane.shape[0] * vs[a] * per_mm)), max(1, round(plane.shape[1] * vs[b] * per_mm)))
-        tiles.append(resize(np.asarray(plane, np.float32), shape, order=1, anti_aliasing=True))
-    height = max(t.shape[0] for t in tiles)
-    row = []
-    for t in tiles:
-        row += [np.pad(t, ((0, height - t.shape[0]), (0, 0))), np.zeros((height, 4), np.float32)]
-    return np.clip(np.concatenate(row[:-1], axis=1), 0, 1)
+    for plane, aspect, _ in mid_planes(vol, voxel_size, nifti):
+        height = max(16, round(size * plane.shape[0] * aspect / plane.shape[1]))
+        tiles += [resize(plane, (height, size), order=1, anti_aliasing=True), np.full((4, size), 0.5, np.float32)]
+    return np.clip(np.concatenate(tiles[:-1], axis=0), 0, 1).astype(np.float32)
 
 
-def save_slices(path: str | Path, rows: list[np.ndarray], voxel_size=None, nifti: bool = False) -> None:
-    """A PNG of each volume's mid-planes, one volume per row (e.g. reference, then reconstruction)."""
+def save_slices(path: str | Path, rows: list[np.ndarray], voxel_size=None, nifti: bool = False,
+                labels: list[str] | None = None, value_range=None, affine=None) -> bool:
+    """A PNG of each volume's three mid-planes: one column per volume (e.g. reference, then
+    reconstruction, titled by ``labels``), one row per plane (labelled, :func:`mid_planes`), each
+    plane at its physical aspect, a shared grey colour map and a colour bar in ``value_range``
+    units (the volumes hold [0, 1] values scaled from it; default: [0, 1]).
+
+    Without matplotlib, one warning and the unlabelled planes (:func:`slice_preview`, volumes side
+    by side); returns whether the labelled figure was written.
+    """
+    from ..plots import slice_grid
+
+    lo, hi = (0.0, 1.0) if value_range is None else (float(value_range[0]), float(value_range[1]))
+    planes = [mid_planes(v, voxel_size, nifti, affine) for v in rows]  # [volume][plane]
+    grid = [[planes[c][r][0] * (hi - lo) + lo for c in range(len(rows))] for r in range(3)]
+    if labels is None:
+        labels = [""] if len(rows) == 1 else [f"volume {i + 1}" for i in range(len(rows))]
+    title = "mid-planes of a " + "x".join(map(str, rows[0].shape)) + " volume"
+    if slice_grid(path, grid, [p[2] for p in planes[0]], labels, [p[1] for p in planes[0]], lo, hi,
+                  "value" if value_range is None else "value (original units)", title,
+                  missing=f"{Path(path).name} drawn without labels: pip install matplotlib"):
+        return True
     from .image import save_image
 
     previews = [slice_preview(v, voxel_size, nifti) for v in rows]
-    gap = np.zeros((4, previews[0].shape[1]), np.float32)
-    stacked = [p for v in previews for p in (v, gap)][:-1]
-    save_image(path, np.concatenate(stacked, axis=0)[..., None])
+    gap = np.full((previews[0].shape[0], 4), 0.5, np.float32)
+    save_image(path, np.concatenate([p for v in previews for p in (v, gap)][:-1], axis=1)[..., None])
+    return False
 
 
 class VolumeSignal:
@@ -301,8 +346,12 @@ class VolumeSignal:
         return out
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:
-        """Slice previews (reference row, reconstruction row) at ``path`` and the volume beside it."""
-        save_slices(path, [self.volume, pred], self.voxel_size, nifti=self.affine is not None)
+        """Slice previews (reference column, field column with its PSNR) at ``path`` and the volume beside it."""
+        from ..plots import db
+
+        save_slices(path, [self.volume, pred], self.voxel_size, nifti=self.affine is not None,
+                    labels=["reference", f"field {db(metrics.psnr(pred, self.volume))}"],
+                    value_range=self.value_range, affine=self.affine)
         lo, hi = self.value_range
         ext = ".nii.gz" if self.affine is not None else ".npy"
         save_volume(Path(path).with_name("reconstruction" + ext), pred * (hi - lo) + lo, self.affine)
