@@ -110,8 +110,10 @@ def extract_mesh(
     if coarse_to_fine:
         coarse = _coarse_activity(fn, axes, level, block, chunk_size, device)
 
+    from .progress import track
+
     verts, faces, n_verts = [], [], 0
-    for i0 in range(0, n - 1, slab - 1):
+    for i0 in track(range(0, n - 1, slab - 1), f"meshing ({resolution}³)", enabled=resolution >= 128):
         i1 = min(i0 + slab, n)  # planes i0 .. i1 - 1; the next slab starts at i1 - 1
         if coarse is None:
             vals = _evaluate(fn, _slab_points(axes, i0, i1), chunk_size, device).reshape(i1 - i0, n, n)

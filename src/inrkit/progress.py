@@ -17,12 +17,26 @@ import time
 from contextlib import contextmanager
 from typing import Iterable, Iterator, TypeVar
 
-__all__ = ["INTERVAL", "Bar", "is_terminal", "status", "track"]
+__all__ = ["INTERVAL", "Bar", "is_terminal", "silenced", "status", "track"]
 
 T = TypeVar("T")
 
 INTERVAL = 10.0
 """Seconds between the plain progress lines printed when standard error is not a terminal."""
+
+
+_LIVE: list["Bar"] = []  # the live bar on the terminal, if any
+_SILENT: list[bool] = [False]
+
+
+@contextmanager
+def silenced(silent: bool = True):
+    """No progress from anything inside (a caller that was asked for none, e.g. ``FitConfig(progress=False)``)."""
+    _SILENT.append(silent)
+    try:
+        yield
+    finally:
+        _SILENT.pop()
 
 
 def is_terminal() -> bool:
@@ -48,11 +62,14 @@ class Bar:
 
     def __init__(self, description: str, total: float | None = None, enabled: bool = True,
                  interval: float | None = None):
+        enabled = enabled and not _SILENT[-1]
         self.description, self.total, self.enabled = description, total, enabled
         self.interval = INTERVAL if interval is None else interval
         self.start = self.last_line = time.perf_counter()
         self.completed, self.text, self.live = 0.0, "", None
-        if enabled and is_terminal():
+        if enabled and is_terminal() and _LIVE:  # one live display at a time: a bar inside a bar is silent
+            self.enabled = False
+        elif enabled and is_terminal():
             from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
                                        TimeElapsedColumn)
 
@@ -63,6 +80,7 @@ class Bar:
             self.live = Progress(*columns, console=_console(), transient=False)
             self.task = self.live.add_task(description, total=total, text="")
             self.live.start()
+            _LIVE.append(self)
 
     def update(self, completed: float, text: str = "") -> None:
         self.completed, self.text = completed, text
@@ -84,6 +102,7 @@ class Bar:
         if self.live is not None:
             self.live.stop()
             self.live = None
+            _LIVE.remove(self)
         elif self.enabled:
             self._line()
         self.enabled = False
@@ -104,14 +123,13 @@ def track(iterable: Iterable[T], description: str, total: int | None = None, ena
 
 @contextmanager
 def status(description: str, enabled: bool = True):
-    """A spinner (or a start and an end line off a terminal) around work of unknown length."""
-    if enabled and not is_terminal():
+    """A line when work of unknown length starts, and its time when it ends if that took a second or
+    more (bars inside it, such as one per rendered view, show as usual)."""
+    enabled = enabled and not _SILENT[-1]
+    if enabled:
         print(f"{description} ...", file=sys.stderr, flush=True)
-    bar = Bar(description, None, enabled and is_terminal())
     t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        bar.close()
-        if enabled and not is_terminal():
-            print(f"{description}: done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    yield
+    took = time.perf_counter() - t0
+    if enabled and took >= 1.0:
+        print(f"{description}: done in {took:.1f} s", file=sys.stderr, flush=True)

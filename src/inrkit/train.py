@@ -43,7 +43,7 @@ from .errors import InrkitError, atomic_path, output_folder
 from .fields import OUTPUTS, Field, FieldConfig
 from .networks import MLP, Siren
 from .presets import OptimConfig
-from .progress import Bar, status
+from .progress import Bar, silenced, status
 from .threads import ThreadGovernor
 
 __all__ = ["FitConfig", "FitResult", "fit", "make_field", "pick_device"]
@@ -201,6 +201,7 @@ def fit(
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
     threads = ThreadGovernor(cfg.threads) if device.type == "cpu" else None
+    used = None  # the thread count at the end of training
     # What can be computed once for fixed coordinates is computed once (and counted as training time).
     t_setup = time.perf_counter()
     prepared = cached_features = None
@@ -242,7 +243,8 @@ def fit(
             "seconds": seconds,
             "history": history,
         }
-        run = {"seconds": round(seconds, 3), "device": str(device), "threads": threads.threads if threads else None}
+        run = {"seconds": round(seconds, 3), "device": str(device),
+               "threads": used if used is not None else (threads.threads if threads else None)}
         save_checkpoint(out_dir, field, {**run_meta, "step": step, "run": run}, train_state)
 
     if out_dir is not None:
@@ -301,35 +303,37 @@ def fit(
             used = threads.threads
             threads.restore()
 
-    with status("evaluating on the full signal", enabled=cfg.progress):
-        pred, final = evaluate(full=True)
-    metrics = {
-        **final,
-        "steps": step,
-        "seconds": round(seconds, 3),
-        "steps_per_second": round(step / seconds, 3) if seconds else None,
-        "params": field.n_params(),
-        **({f"{batch_unit}_per_second": round(step * batch_size / seconds, 1) if seconds else None}
-           if batch_unit else {}),
-        "batch_size": batch_size,
-        "preset": run_meta.get("preset"),
-        "device": str(device),
-        "threads": used if threads is not None else None,
-    }
-    if out_dir is not None:
-        with status(f"writing the results to {out_dir}", enabled=cfg.progress):
-            checkpoint()
-            if not cfg.keep_train_state:
-                (out_dir / TRAIN_STATE).unlink(missing_ok=True)
-            write_json(out_dir / "metrics.json", metrics)
-            with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=["step", "seconds", metric, "loss"])
-                w.writeheader()
-                w.writerows(history)
-            from .plots import training_curve
+    # The signal's own bars (rendering test views, meshing) follow cfg.progress too.
+    with silenced(not cfg.progress):
+        with status("evaluating on the full signal"):
+            pred, final = evaluate(full=True)
+        metrics = {
+            **final,
+            "steps": step,
+            "seconds": round(seconds, 3),
+            "steps_per_second": round(step / seconds, 3) if seconds else None,
+            "params": field.n_params(),
+            **({f"{batch_unit}_per_second": round(step * batch_size / seconds, 1) if seconds else None}
+               if batch_unit else {}),
+            "batch_size": batch_size,
+            "preset": run_meta.get("preset"),
+            "device": str(device),
+            "threads": used,
+        }
+        if out_dir is not None:
+            with status(f"writing the results to {out_dir}"):
+                checkpoint()
+                if not cfg.keep_train_state:
+                    (out_dir / TRAIN_STATE).unlink(missing_ok=True)
+                write_json(out_dir / "metrics.json", metrics)
+                with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as f:
+                    w = csv.DictWriter(f, fieldnames=["step", "seconds", metric, "loss"])
+                    w.writeheader()
+                    w.writerows(history)
+                from .plots import training_curve
 
-            training_curve(history, metric, out_dir / "training.png")
-            signal.save(out_dir / getattr(signal, "output_name", "reconstruction.png"), pred)
+                training_curve(history, metric, out_dir / "training.png")
+                signal.save(out_dir / getattr(signal, "output_name", "reconstruction.png"), pred)
     return FitResult(field, history, metrics, pred)
 
 
