@@ -192,6 +192,7 @@ def test_fit_eval_render_info_and_resume_commands(tmp_path, capsys):
     m = trimesh.load(tmp_path / "m.ply")
     assert len(m.faces) > 0 and (abs(m.vertices) <= 1.5 + 1e-4).all()
     assert run("mesh", out, "--level", "0", "--out", tmp_path / "m2.ply") == 2
+    capsys.readouterr()  # mesh's progress lines
 
     # bad input: one sentence, exit status 2
     (tmp_path / "bad.json").write_text(json.dumps({"camera_path": [{"fov": 3}]}))

@@ -121,3 +121,11 @@ from .signals.mri import MRISignal, load_mri  # noqa: E402
 from .signals.volume import VolumeSignal, load_volume  # noqa: E402
 
 __all__ += ["CTSignal", "MRISignal", "VolumeSignal", "load_ct", "load_mri", "load_volume"]
+
+# One call from a checkpoint to what `inrkit render`, `inrkit mesh` and `inrkit eval` write (outputs.py).
+from .outputs import mesh, render, render_volume  # noqa: E402
+from .signals.nerf import camera_path, evaluate_views, occupancy_grid, render_camera_path, render_view  # noqa: E402
+from .signals.shape import occupancy_probability, render_shape_orbit, signed_distance  # noqa: E402
+
+__all__ += ["camera_path", "evaluate_views", "mesh", "occupancy_grid", "occupancy_probability", "render",
+            "render_camera_path", "render_shape_orbit", "render_view", "render_volume", "signed_distance"]

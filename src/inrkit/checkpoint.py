@@ -72,7 +72,8 @@ def load_meta(path: str | Path) -> dict:
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
-    """Rebuild a fitted field from a checkpoint folder; ``field.meta`` holds its metadata.
+    """Rebuild a fitted field from a checkpoint folder; ``field.meta`` holds its metadata and
+    ``field.checkpoint_dir`` the folder (where a radiance field's occupancy grid is found).
 
     >>> field = inrkit.load("runs/camera")          # doctest: +SKIP
     >>> field(torch.zeros(1, 2))                    # value at the image centre
@@ -96,4 +97,5 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
     except (SafetensorError, RuntimeError, OSError) as e:
         raise InrkitError(f"{str(weights)!r} is corrupt or does not match {META} ({str(e).splitlines()[0]})") from None
     field.meta = meta
+    field.checkpoint_dir = path.resolve()  # where its other files are (a radiance field's occupancy grid)
     return field.to(device).eval()

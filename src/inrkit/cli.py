@@ -629,49 +629,54 @@ class Ntk:
 
 
 def _parse_region(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
-    try:
-        x0, y0, x1, y1 = (float(v) for v in text.split(","))
-    except ValueError:
-        raise InrkitError(f"region {text!r} is malformed; expected x0,y0,x1,y1 such as -1,-1,0,0") from None
-    if not (x0 < x1 and y0 < y1):
-        raise InrkitError(f"region {text!r} is empty; expected x0 < x1 and y0 < y1")
-    return (x0, y0), (x1, y1)
+    """--region as ``((x0, y0), (x1, y1))``, non-empty and within [-1, 1] (:func:`inrkit.outputs.parse_region`)."""
+    from .outputs import parse_region
+
+    return parse_region(text)
 
 
 @dataclass
 class Render:
-    """Sample a fitted field at any resolution: an image, sound, video, volume, shape preview or NeRF camera path."""
+    """Sample a fitted field at any resolution: an image, sound, video, volume, shape preview or turntable, NeRF views."""
 
     checkpoint: tyro.conf.Positional[Path]
     """Folder written by `inrkit fit`."""
     size: Optional[str] = None
-    """Output WIDTHxHEIGHT (default: the training image's size times --scale); for a volume N or N0xN1xN2
-    (array order, as numpy and nibabel print shapes)."""
+    """Output WIDTHxHEIGHT (default: the training size times --scale; shapes 512x512).
+    A volume's is N or N0xN1xN2, in array order as numpy and nibabel print shapes.
+    A size of another aspect than the area rendered (the image, or its --region) stretches it.
+    It is rendered as asked, with a warning giving the factor."""
     scale: float = 1.0
-    """Multiply the training image's size by this (ignored with --size)."""
+    """Multiply the training size by this (ignored with --size)."""
     region: Optional[str] = None
-    """Render only x0,y0,x1,y1 of the image's own [-1, 1] coordinates (x right, y down)."""
+    """Images: render only x0,y0,x1,y1 of the image's own [-1, 1] coordinates (x right, y down), within [-1, 1]."""
     out: Optional[Path] = None
-    """Output image (default: CHECKPOINT/render_WxH.png)."""
+    """Output file (default: CHECKPOINT/render_...), by the kind of field and option:
+    an image (.png, .jpg, ...), a sound (.wav, .flac, .ogg), a video (.mp4, .gif) or a volume (.nii.gz, .nii, .npy)."""
     chunk_size: int = 1 << 16
-    """Points evaluated at once; bounds memory."""
+    """Points (NeRF: rays) evaluated at once; bounds memory."""
     device: str = "auto"
     """auto, cpu or cuda."""
-    azimuth: float = 30.0
-    """Shapes: camera azimuth in degrees around the y (up) axis, 0 looking down -z."""
-    elevation: float = 20.0
-    """Shapes: camera elevation in degrees above the xz plane."""
+    azimuth: Optional[float] = None
+    """Shapes: camera azimuth in degrees around the y (up) axis, 0 looking down -z (default 30; where a turntable starts)."""
+    elevation: Optional[float] = None
+    """Shapes: camera elevation in degrees above the xz plane (default 20)."""
     rate: Optional[int] = None
     """Audio: sample rate of the output in Hz (default: the clip's own); the field is resampled there."""
     fps: Optional[float] = None
-    """Video: frame rate of the output (default: the clip's own), more frames over the same duration;
-    NeRF: frames per second of the camera-path video (default 30)."""
-    camera_path: str = "orbit"
-    """NeRF: orbit, spiral, dataset (the held-out cameras) or a camera_path.json (nerfstudio) / transforms file."""
-    frames: int = 120
-    """NeRF: frames of an orbit or spiral."""
+    """Video: frame rate of the output (default: the clip's own), more frames over the same duration.
+    NeRF camera paths and shape turntables: frames per second of the video (default 30)."""
+    camera_path: Optional[str] = None
+    """NeRF: orbit (default), spiral, dataset (the held-out cameras) or a camera_path.json / transforms file.
+    Shapes: orbit, a turntable (default: one still image). Written as a video (.mp4, .gif)."""
+    frames: Optional[int] = None
+    """Frames of an orbit or spiral (default 120)."""
     depth: bool = False
-    """NeRF: put the depth map beside each frame."""
+    """NeRF: put the depth map beside each video frame; for one view, write it beside the image as NAME_depth.png."""
+    view: Optional[int] = None
+    """NeRF: render only camera N of the camera path, as an image (default: CHECKPOINT/render_view_N.png).
+    The path is then dataset unless given, so N is the N-th held-out camera.
+    An --out ending in .png renders one camera too, of a path that has only one (--frames 1)."""
 
     def run(self) -> None:
         from .checkpoint import checkpoint_folder, load
@@ -686,15 +691,21 @@ class Render:
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; render handles {', '.join(RENDERERS)}")
         RENDERERS[kind](self, field)
 
-    def checked_scale(self) -> float:
-        """--scale, once it is a positive finite number (checked only where it is used: without --size)."""
-        if not 0 < self.scale < float("inf"):
-            raise InrkitError(f"scale must be a positive finite number, got {self.scale}")
-        return self.scale
+    def render(self, field, **override):
+        """:func:`inrkit.render` of ``field`` with these options (``override`` replacing some)."""
+        from .outputs import render
 
-    def output(self, default_name: str, suffixes: tuple[str, ...], what: str) -> Path:
-        """Where to write ``what``: --out, else CHECKPOINT/default_name. Its folder must exist and its name
-        end in one of ``suffixes`` (none of which a checkpoint's own files use)."""
+        options = dict(size=self.size, scale=self.scale, region=self.region, rate=self.rate, fps=self.fps,
+                       azimuth=self.azimuth, elevation=self.elevation, camera_path=self.camera_path,
+                       frames=self.frames, depth=self.depth, view=self.view, chunk_size=self.chunk_size)
+        return render(field, **{**options, **override})
+
+    def output(self, suffixes: tuple[str, ...], what: str, default_name: Optional[str] = None) -> Optional[Path]:
+        """Where to write ``what``: --out, else CHECKPOINT/default_name (None without one: call again once the
+        rendering has given the name). Its folder must exist and its name end in one of ``suffixes`` (none of
+        which a checkpoint's own files use); checked before the rendering when --out is given."""
+        if self.out is None and default_name is None:
+            return None
         out = output_folder_exists(self.out or self.checkpoint / default_name)
         if not out.name.lower().endswith(tuple(suffixes)):
             raise InrkitError(f"cannot write {what} as {out.name!r}; expected a name ending in {', '.join(suffixes)}")
@@ -702,20 +713,16 @@ class Render:
 
 
 def _render_image(r: Render, field) -> None:
-    from .signals.image import WRITABLE, parse_size, render_image, save_image
+    """Images, CT (zero outside the reconstruction circle), 2D MRI and Poisson fields, as one image file."""
+    from .signals.image import WRITABLE, save_image
 
-    h, w, c = field.meta["signal"]["shape"]
-    region = _parse_region(r.region) if r.region else None
-    if r.size:
-        size = parse_size(r.size)
-    else:
-        frac = (1.0, 1.0) if region is None else ((region[1][0] - region[0][0]) / 2, (region[1][1] - region[0][1]) / 2)
-        size = (max(1, round(w * r.checked_scale() * frac[0])), max(1, round(h * r.checked_scale() * frac[1])))
-    out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
-    device = next(field.parameters()).device
-    image = render_image(field, size, c, region=region, chunk_size=r.chunk_size, device=device)
+    r.output(WRITABLE, "an image")
+    image = r.render(field)  # (H, W, C)
+    h, w = image.shape[:2]
+    out = r.output(WRITABLE, "an image", f"render_{w}x{h}.png")
     save_image(out, image)
-    print(f"wrote {out} ({size[0]}x{size[1]})")
+    note = ", the unobservable part set from the image's" if field.meta["signal"]["kind"] == "poisson" else ""
+    print(f"wrote {out} ({w}x{h}{note})")
 
 
 # How `inrkit render` samples a checkpoint, by the kind of signal it was fitted to.
@@ -723,20 +730,27 @@ RENDERERS = {"image": _render_image}
 
 
 def _render_shape(r: Render, field) -> None:
-    import math
+    """A shaded still (PNG) or, with --camera-path orbit, a turntable video."""
+    from .signals.image import WRITABLE, save_image
 
-    from .signals.image import WRITABLE, parse_size, save_image
-    from .signals.shape import render_shape
-
-    if not (math.isfinite(r.azimuth) and math.isfinite(r.elevation)):
-        raise InrkitError(f"azimuth and elevation must be finite angles, got {r.azimuth} and {r.elevation}")
-    size = parse_size(r.size) if r.size else (512, 512)
-    out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
-    device = next(field.parameters()).device
-    image = render_shape(field, field.meta["signal"]["kind"], size, r.azimuth, r.elevation,
-                         chunk_size=r.chunk_size, device=device)
-    save_image(out, image)
-    print(f"wrote {out} ({size[0]}x{size[1]}, azimuth {r.azimuth:g}°, elevation {r.elevation:g}°)")
+    az = 30.0 if r.azimuth is None else r.azimuth
+    el = 20.0 if r.elevation is None else r.elevation
+    if r.camera_path is None:
+        r.output(WRITABLE, "an image")
+        image = r.render(field)  # (H, W, 3) in [0, 1]
+        h, w = image.shape[:2]
+        out = r.output(WRITABLE, "an image", f"render_{w}x{h}.png")
+        save_image(out, image)
+        print(f"wrote {out} ({w}x{h}, azimuth {az:g}°, elevation {el:g}°)")
+        return
+    if r.fps is not None and not r.fps > 0:
+        raise InrkitError(f"fps must be positive, got {r.fps}")
+    r.output((".mp4", ".gif"), "a video")
+    frames = r.render(field)  # (F, H, W, 3) uint8
+    h, w = frames.shape[1:3]
+    out = r.output((".mp4", ".gif"), "a video", f"render_orbit_{w}x{h}.mp4")
+    write_video(out, list(frames), 30 if r.fps is None else r.fps)
+    print(f"wrote {out} ({len(frames)} frames of {w}x{h}, a turn from azimuth {az:g}° at elevation {el:g}°)")
 
 
 RENDERERS["sdf"] = _render_shape
@@ -755,8 +769,9 @@ class Mesh:
     """Output mesh, .ply, .obj, .glb, .stl or .off (default: CHECKPOINT/mesh_N.ply)."""
     coarse_to_fine: Optional[bool] = None
     """Sample densely only near the surface found on a grid 8x coarser (default: on from 256 up)."""
-    level: float = 25.0
-    """NeRF: the density (per world unit) whose level set is the surface."""
+    level: Optional[float] = None
+    """NeRF: the density (per world unit) whose level set is the surface (default 25). Shapes are meshed at
+    their zero level set."""
     chunk_size: int = 1 << 17
     """Points evaluated at once; bounds memory."""
     device: str = "auto"
@@ -764,7 +779,9 @@ class Mesh:
 
     def run(self) -> None:
         from .checkpoint import checkpoint_folder, load, load_meta
-        from .signals.shape import mesh_field, save_mesh
+        from .outputs import mesh
+        from .progress import status
+        from .signals.shape import SAVE_SUFFIXES, save_mesh
         from .train import pick_device
 
         self.checkpoint = checkpoint_folder(self.checkpoint)  # also when given as a file in it
@@ -773,131 +790,75 @@ class Mesh:
         if self.chunk_size < 1:
             raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
         out = self.out or self.checkpoint / f"mesh_{self.resolution}.ply"
-        from .signals.shape import SAVE_SUFFIXES
-
         if out.suffix.lower() not in SAVE_SUFFIXES:
             raise InrkitError(f"cannot write a mesh as {out.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
-        meta = load_meta(self.checkpoint)
-        kind = meta.get("signal", {}).get("kind")
+        kind = load_meta(self.checkpoint).get("signal", {}).get("kind")
         if kind not in ("sdf", "occupancy", "nerf"):
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf, occupancy and nerf fields")
+        if kind == "nerf" and self.level is not None and not self.level > 0:
+            raise InrkitError(f"a density level must be positive, got {self.level}")
         output_folder_exists(out)
-        device = pick_device(self.device)
-        field = load(self.checkpoint, device=device)
-        if kind == "nerf":
-            import torch
-
-            from .signals.nerf import mesh_radiance_field
-
-            if not self.level > 0:
-                raise InrkitError(f"a density level must be positive, got {self.level}")
-            with torch.no_grad():
-                v, f = mesh_radiance_field(field, meta["signal"], self.resolution, self.level, self.checkpoint,
-                                           self.coarse_to_fine, self.chunk_size, device)
-            level = f"density {self.level:g}"
-        else:
-            v, f = mesh_field(field, meta["signal"], self.resolution, self.coarse_to_fine, self.chunk_size, device)
-            level = "level 0"
+        field = load(self.checkpoint, device=pick_device(self.device))
+        v, f = mesh(field, self.resolution, self.level, self.coarse_to_fine, self.chunk_size, progress=True)
         if len(f) == 0:
+            level = f"density {25.0 if self.level is None else self.level:g}" if kind == "nerf" else "level 0"
             raise InrkitError(f"the field in {str(self.checkpoint)!r} has no surface at {level}; nothing written")
-        save_mesh(out, v, f)
+        with status(f"writing {out}"):
+            save_mesh(out, v, f)
         print(f"wrote {out} ({len(v):,} vertices, {len(f):,} faces, {self.resolution}³ grid)")
 
 
 def _render_audio(r: Render, field) -> None:
-    from .signals.audio import resample_field, save_audio
+    from .signals.audio import save_audio
 
     sig = field.meta["signal"]
-    n, channels = sig["shape"]
-    image_options = (("--size", r.size), ("--scale", r.scale != 1.0), ("--region", r.region))
-    if ignored := [flag for flag, given in image_options if given]:
-        warnings.warn(f"{' and '.join(ignored)} ignored for audio: a sound has no image size (--rate sets its rate)")
+    suffixes = (".wav", ".flac", ".ogg")
+    r.output(suffixes, "sound")
+    samples = r.render(field)  # (M, C); a lower rate is low-pass filtered (anti-aliased), a higher one sampled
     rate = sig["sample_rate"] if r.rate is None else r.rate
-    if not rate > 0:
-        raise InrkitError(f"sample rate must be a positive number of Hz, got {r.rate}")
-    out = r.output(f"render_{rate}hz.wav", (".wav", ".flac", ".ogg"), "sound")
-    # A lower rate is low-pass filtered (anti-aliased) from the field's own samples; a higher one samples the field.
-    samples = resample_field(field, n, channels, sig["sample_rate"], rate, chunk_size=r.chunk_size,
-                             device=next(field.parameters()).device)
+    out = r.output(suffixes, "sound", f"render_{rate}hz.wav")
     save_audio(out, samples, rate, sig.get("subtype"))
     part = f", from {sig['start']:.2f} s of {sig.get('source')}" if sig.get("start") else ""
     print(f"wrote {out} ({len(samples)} samples at {rate} Hz, {len(samples) / rate:.2f} s{part})")
 
 
 def _render_video(r: Render, field) -> None:
-    from .signals.image import parse_size
-    from .signals.video import render_video
+    from .signals.video import save_video
 
     sig = field.meta["signal"]
-    t, h, w, c = sig["shape"]
-    if r.size:
-        size = parse_size(r.size)
-    else:
-        size = (max(1, round(w * r.checked_scale())), max(1, round(h * r.checked_scale())))
     fps = sig["fps"] if r.fps is None else r.fps
-    if not fps > 0:
-        raise InrkitError(f"frame rate must be positive, got {r.fps}")
-    frames = max(1, round(t * fps / sig["fps"]))  # same duration at the new frame rate
-    out = r.output(f"render_{size[0]}x{size[1]}_{fps:g}fps.mp4", (".mp4", ".gif"), "a video")
-    written = render_video(field, out, size, frames, fps, c, chunk_size=r.chunk_size,
-                           device=next(field.parameters()).device)
-    print(f"wrote {written} ({frames} frames of {size[0]}x{size[1]} at {fps:g} fps)")
+    r.output((".mp4", ".gif"), "a video")
+    frames = r.render(field)  # (T, H, W, C) uint8
+    h, w = frames.shape[1:3]
+    out = r.output((".mp4", ".gif"), "a video", f"render_{w}x{h}_{fps:g}fps.mp4")
+    written = save_video(out, frames, fps)
+    print(f"wrote {written} ({len(frames)} frames of {w}x{h} at {fps:g} fps)")
 
 
-def _render_poisson(r: Render, field) -> None:
-    from .signals.image import WRITABLE, parse_size, save_image
-    from .signals.poisson import align
-
-    sig = field.meta["signal"]
-    h, w, _ = sig["shape"]
-    if r.size:
-        size = parse_size(r.size)
-    else:
-        size = (max(1, round(w * r.checked_scale())), max(1, round(h * r.checked_scale())))
-    out = r.output(f"render_{size[0]}x{size[1]}.png", WRITABLE, "an image")
-    raw = field.sample_grid((size[1], size[0]), chunk_size=r.chunk_size)[..., 0]  # (H, W)
-    save_image(out, align(raw, sig["mode"], sig["anchor"])[..., None])
-    print(f"wrote {out} ({size[0]}x{size[1]}, the unobservable part set from the image's)")
-
-
-RENDERERS.update({"audio": _render_audio, "video": _render_video, "poisson": _render_poisson})
-
-
-def _volume_size(r: Render, shape) -> tuple[int, int, int]:
-    """--size as N (a cube) or N0xN1xN2 (array order, as numpy and nibabel print shapes), else shape x --scale."""
-    if r.size:
-        try:
-            parts = [int(p) for p in r.size.lower().split("x")]
-        except ValueError:
-            parts = []
-        if len(parts) == 1:
-            parts *= 3
-        if len(parts) != 3 or min(parts) < 1:
-            raise InrkitError(f"size {r.size!r} is malformed for a volume; expected N or N0xN1xN2 such as 128x128x64")
-        return tuple(parts)
-    return tuple(max(1, round(n * r.checked_scale())) for n in shape)
+RENDERERS.update({"audio": _render_audio, "video": _render_video, "poisson": _render_image})
 
 
 def _render_volume(r: Render, field) -> None:
     import numpy as np
 
-    from .grids import evaluate_grid
     from .signals.volume import save_slices, save_volume, scaled_affine
 
     sig = field.meta["signal"]
-    shape = sig["shape"][:3]
-    size = _volume_size(r, shape)
-    affine = sig.get("affine")
+    shape, affine = sig["shape"][:3], sig.get("affine")
+    suffixes = (".npy", ".nii", ".nii.gz")
+    r.output(suffixes, "a volume")
+    vol = r.render(field)  # (n0, n1, n2) in the volume's own units
+    size = vol.shape
     name = "render_" + "x".join(map(str, size)) + (".nii.gz" if affine is not None else ".npy")
-    out = r.output(name, (".npy", ".nii", ".nii.gz"), "a volume")
-    device = next(field.parameters()).device
-    vol = np.clip(evaluate_grid(field, size, 1, chunk_size=r.chunk_size, device=device)[..., 0], 0, 1)  # (n0, n1, n2)
-    lo, hi = sig.get("value_range", [0.0, 1.0])
-    save_volume(out, vol * (hi - lo) + lo, None if affine is None else scaled_affine(affine, shape, size))
+    out = r.output(suffixes, "a volume", name)
+    new_affine = None if affine is None else scaled_affine(affine, shape, size)
+    save_volume(out, vol, new_affine)
     stem = out.name[: -len(".nii.gz")] if out.name.lower().endswith(".nii.gz") else out.with_suffix("").name
     slices = out.with_name(stem + "_slices.png")
     voxel = None if sig.get("voxel_size") is None else np.asarray(sig["voxel_size"]) * np.asarray(shape) / np.asarray(size)
-    save_slices(slices, [vol], voxel, nifti=affine is not None)
+    lo, hi = sig.get("value_range", [0.0, 1.0])
+    unit = (vol - lo) / (hi - lo) if hi > lo else np.zeros_like(vol)  # back to [0, 1] for the preview
+    save_slices(slices, [unit], voxel, nifti=affine is not None, value_range=(lo, hi), affine=new_affine)
     print(f"wrote {out} ({'x'.join(map(str, size))}) and {slices}")
 
 
@@ -905,22 +866,7 @@ def _render_mri(r: Render, field) -> None:
     (_render_image if len(field.meta["signal"]["shape"]) == 3 else _render_volume)(r, field)
 
 
-def _render_ct(r: Render, field) -> None:
-    """As an image, zero outside the reconstruction circle (no ray constrains the field there)."""
-    import torch
-
-    class Disc(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner, self.meta = inner, inner.meta
-
-        def forward(self, x):  # (N, 2) -> (N, 1)
-            return self.inner(x) * (x.square().sum(-1, keepdim=True) <= 1)
-
-    _render_image(r, Disc(field))
-
-
-RENDERERS.update(volume=_render_volume, ct=_render_ct, mri=_render_mri)
+RENDERERS.update(volume=_render_volume, ct=_render_image, mri=_render_mri)
 
 
 def _describe_signal(sig: dict) -> str:
@@ -1151,95 +1097,26 @@ FIT_KINDS["nerf"] = FitNerf
 
 
 def _nerf_signal_from_meta(meta: dict, data: Optional[str] = None, split: str = "test", downscale: Optional[int] = None):
-    """A NerfSignal for a checkpoint: cameras from its metadata, or views loaded from ``data``."""
-    import torch
+    """A NerfSignal for a checkpoint (:func:`inrkit.signals.nerf.signal_from_meta`)."""
+    from .signals.nerf import signal_from_meta
 
-    from .nerf.datasets import NerfDataset, load_scene
-    from .signals.nerf import NerfRenderConfig, NerfSignal
-
-    sig = meta["signal"]
-    known = {f.name for f in __import__("dataclasses").fields(NerfRenderConfig)}
-    render = NerfRenderConfig(**{k: v for k, v in sig["render"].items() if k in known})
-    cams = sig["cameras"]
-    h, w = cams["height"], cams["width"]
-
-    def empty(c2w, k):
-        n = len(c2w)
-        return NerfDataset(torch.zeros(1, 1, 1, 3, dtype=torch.uint8).expand(n, h, w, 3), torch.tensor(c2w),
-                           torch.tensor(k), sig["center"], sig["half_size"], ndc=sig.get("ndc"), source=sig["source"])
-
-    train = empty(cams["train_c2w"], cams["train_intrinsics"])
-    test = empty(cams["test_c2w"], cams["test_intrinsics"])
-    if data is not None:
-        test = load_scene(data, split, downscale or sig.get("downscale", 1), sig["half_size"])
-        test.center, test.half_size, train.ndc = sig["center"], sig["half_size"], sig.get("ndc")
-    return NerfSignal(train, test, render, sig.get("background", (1.0, 1.0, 1.0)))
+    return signal_from_meta(meta, data, split, downscale)
 
 
-def _camera_path(r: Render, sig_meta: dict):
-    """Cameras ``(F, 4, 4)`` and intrinsics ``(F, 4)`` for --camera-path, at the output size."""
-    import torch
+def _camera_path(r: Render, field):
+    """Cameras ``(F, 4, 4)``, intrinsics ``(F, 4)`` and the size ``W, H`` of --camera-path
+    (:func:`inrkit.camera_path`; default orbit, or dataset with --view)."""
+    from .signals.nerf import camera_path
 
-    from .nerf.cameras import orbit_path, spiral_path
-    from .signals.image import parse_size
-
-    cams = sig_meta["cameras"]
-    w0, h0 = cams["width"], cams["height"]
-    if r.size:
-        w, h = parse_size(r.size)
-    else:
-        w, h = max(1, round(w0 * r.checked_scale())), max(1, round(h0 * r.checked_scale()))
-    k0 = torch.tensor(cams["train_intrinsics"][0])
-    k = torch.tensor([k0[0] * w / w0, k0[1] * h / h0, k0[2] * w / w0, k0[3] * h / h0])
-    train = torch.tensor(cams["train_c2w"])
-    if r.frames < 1:
-        raise InrkitError(f"frames must be positive, got {r.frames}")
-    p = r.camera_path
-    if p == "orbit":
-        c2w = orbit_path(train, r.frames)
-    elif p == "spiral":
-        c2w = spiral_path(train, r.frames)
-    elif p == "dataset":
-        c2w = torch.tensor(cams["test_c2w"])
-        k = torch.tensor(cams["test_intrinsics"])[0] * torch.tensor([w / w0, h / h0, w / w0, h / h0])
-    else:
-        c2w, k, w, h = _read_camera_path(Path(p), k, w, h)
-    return c2w.float(), k.float().expand(c2w.shape[0], 4), w, h
+    path = r.camera_path or ("dataset" if r.view is not None else "orbit")
+    return camera_path(field, path, r.frames, r.size, r.scale)
 
 
 def _read_camera_path(path: Path, k, w: int, h: int):
-    """A nerfstudio camera_path.json (camera_to_world as 16 numbers, vertical fov in degrees,
-    render_width/height) or a transforms-style file (frames with a 4x4 transform_matrix)."""
-    import math
+    """A nerfstudio camera_path.json or a transforms-style file (:func:`inrkit.nerf.cameras.read_camera_path`)."""
+    from .nerf.cameras import read_camera_path
 
-    import torch
-
-    if not path.exists():
-        raise InrkitError(f"camera path {str(path)!r} is not orbit, spiral, dataset or an existing JSON file")
-    d = read_json(path, "camera path")
-    mats, fovs = [], []
-    try:
-        if isinstance(d, dict) and "camera_path" in d:
-            w, h = int(d.get("render_width", w)), int(d.get("render_height", h))
-            for c in d["camera_path"]:
-                mats.append(torch.tensor(c["camera_to_world"], dtype=torch.float64).reshape(4, 4))
-                fovs.append(c.get("fov"))
-        elif isinstance(d, dict) and "frames" in d:
-            for f in d["frames"]:
-                mats.append(torch.tensor(f["transform_matrix"], dtype=torch.float64).reshape(4, 4))
-        else:
-            raise KeyError("camera_path or frames")
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise InrkitError(f"camera path {str(path)!r} is malformed (expected nerfstudio's camera_path list of "
-                          f"camera_to_world 4x4 matrices, or frames with transform_matrix): {e}") from None
-    if not mats:
-        raise InrkitError(f"camera path {str(path)!r} holds no cameras")
-    if w < 1 or h < 1:
-        raise InrkitError(f"camera path {str(path)!r} asks for an empty image ({w}x{h})")
-    if fovs and fovs[0]:
-        f = 0.5 * h / math.tan(math.radians(float(fovs[0])) / 2)
-        k = torch.tensor([f, f, w / 2, h / 2])
-    return torch.stack(mats), k, w, h
+    return read_camera_path(path, k, w, h)
 
 
 def write_video(path: Path, frames, fps: float) -> None:
@@ -1267,49 +1144,52 @@ def write_video(path: Path, frames, fps: float) -> None:
 
 
 def _render_nerf(r: Render, field) -> None:
+    """A camera path as a video, or one camera (--view N, or a .png --out) as an image (and its depth)."""
     import numpy as np
-    import torch
 
-    from .signals.nerf import depth_image, grid_for_field
+    from .signals.image import WRITABLE, save_image
+    from .signals.nerf import depth_image
 
-    sig_meta = field.meta["signal"]
-    signal = _nerf_signal_from_meta(field.meta)
-    signal.render.chunk_size = r.chunk_size
-    c2w, k, w, h = _camera_path(r, sig_meta)
-    out = r.output(f"render_{Path(r.camera_path).stem}.mp4", (".mp4", ".gif"), "a video")
-    device = next(field.parameters()).device
-    grid = (grid_for_field(field, signal.render, device, checkpoint=r.checkpoint)
-            if signal.render.sampler == "occupancy" else None)
-    frames = []
-    from rich.progress import track
-
-    for i in track(range(c2w.shape[0]), description="rendering", transient=True):
-        v = signal.render_view(field, c2w[i], k[i], w, h, grid=grid)
-        rgb = (np.clip(v["rgb"], 0, 1) * 255 + 0.5).astype(np.uint8)
-        if r.depth:
-            dep = (depth_image(v["depth"], v["opacity"]) * 255 + 0.5).astype(np.uint8)
-            rgb = np.concatenate([rgb, np.repeat(dep[..., None], 3, -1)], 1)
-        frames.append(rgb)
-    write_video(out, frames, 30 if r.fps is None else r.fps)
-    print(f"wrote {out} ({len(frames)} frames, {w}x{h}{', with depth' if r.depth else ''})")
-    del torch
+    path = r.camera_path or ("dataset" if r.view is not None else "orbit")
+    if r.view is None and not (r.out is not None and r.out.name.lower().endswith(WRITABLE)):
+        if r.fps is not None and not r.fps > 0:
+            raise InrkitError(f"fps must be positive, got {r.fps}")
+        r.output((".mp4", ".gif"), "a video")
+        frames = r.render(field)  # (F, H, W, 3), or (F, H, 2W, 3) with depth
+        out = r.output((".mp4", ".gif"), "a video", f"render_{Path(path).stem}.mp4")
+        write_video(out, list(frames), 30 if r.fps is None else r.fps)
+        h, w = frames.shape[1], frames.shape[2] // (2 if r.depth else 1)
+        print(f"wrote {out} ({len(frames)} frames, {w}x{h}{', with depth' if r.depth else ''})")
+        return
+    r.output(WRITABLE, "an image")
+    view = r.view
+    if view is None:  # an image --out: the camera path must hold just one camera
+        n = _camera_path(r, field)[0].shape[0]
+        if n != 1:
+            raise InrkitError(f"an image holds one view, and the {path} camera path has {n}; pick one with --view N "
+                              "(or --frames 1), or write a .mp4 or .gif")
+        view = 0
+    v = r.render(field, camera_path=path, view=view)  # rgb (H, W, 3), depth and opacity (H, W)
+    h, w = v["rgb"].shape[:2]
+    default = f"render_view_{view}.png" if path == "dataset" else f"render_{Path(path).stem}_{view}.png"
+    out = r.output(WRITABLE, "an image", default)
+    save_image(out, np.clip(v["rgb"], 0, 1))
+    also = ""
+    if r.depth:
+        name = out.name[: -len(out.suffix)] + "_depth" + out.suffix
+        save_image(out.with_name(name), depth_image(v["depth"], v["opacity"])[..., None])
+        also = f" and {out.with_name(name)} (depth: near bright, far dark, empty black)"
+    print(f"wrote {out} ({w}x{h}, camera {view} of the {path} camera path){also}")
 
 
 RENDERERS["nerf"] = _render_nerf
 
 
 def lpips_status() -> str | None:
-    """None when LPIPS can run offline (the lpips package and its AlexNet weights are installed), else why not."""
-    try:
-        import lpips  # noqa: F401
-    except ImportError:
-        return "the lpips package is not installed"
-    import torch
+    """None when LPIPS can run offline, else why not (:func:`inrkit.signals.nerf.lpips_status`)."""
+    from .signals.nerf import lpips_status as status
 
-    hub = Path(torch.hub.get_dir()) / "checkpoints"
-    if not any(hub.glob("alexnet-*.pth")):
-        return f"the AlexNet weights LPIPS needs are not in {hub} (no downloads are made)"
-    return None
+    return status()
 
 
 @dataclass
@@ -1319,7 +1199,7 @@ class Eval:
     checkpoint: tyro.conf.Positional[Path]
     """Folder written by `inrkit fit nerf`."""
     split: str = "test"
-    """test, val or train."""
+    """test, val (Blender scenes with a transforms_val.json) or train."""
     data: Optional[str] = None
     """Scene folder (default: the one the field was fitted to)."""
     downscale: Optional[int] = None
@@ -1330,11 +1210,8 @@ class Eval:
     """auto, cpu or cuda."""
 
     def run(self) -> None:
-        import numpy as np
-
-        from . import metrics
         from .checkpoint import checkpoint_folder, load, write_json
-        from .signals.nerf import save_view
+        from .signals.nerf import evaluate_views
         from .train import pick_device
 
         self.checkpoint = checkpoint_folder(self.checkpoint)  # also when given as a file in it
@@ -1342,52 +1219,21 @@ class Eval:
             raise InrkitError(f"unknown split {self.split!r}; expected test, val or train")
         if self.chunk_size < 1:
             raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
+        if self.downscale is not None and self.downscale < 1:
+            raise InrkitError(f"downscale must be a positive integer, got {self.downscale}")
         field = load(self.checkpoint, device=pick_device(self.device))
         kind = field.meta.get("signal", {}).get("kind")
         if kind != "nerf":
             raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; eval scores NeRF fields")
-        source = self.data or field.meta["signal"]["source"]
-        if self.data is None and not source.startswith(("sample:", "builtin:")) and not Path(source).exists():
-            raise InrkitError(f"the scene this field was fitted to, {source!r}, is not there any more; "
-                              "give its folder with --data")
-        if self.downscale is not None and self.downscale < 1:
-            raise InrkitError(f"downscale must be a positive integer, got {self.downscale}")
-        signal = _nerf_signal_from_meta(field.meta, source, self.split, self.downscale)
-        signal.render.chunk_size = self.chunk_size
-        if signal.render.sampler == "occupancy":
-            from .signals.nerf import grid_for_field
-
-            signal.grid = grid_for_field(field, signal.render, next(field.parameters()).device,
-                                         checkpoint=self.checkpoint)
-        folder = output_folder(self.checkpoint / f"eval_{self.split}")
-        lpips_note = lpips_status()
-        rows = []
-        from rich.progress import track
-
-        pred = signal.predict(field)
-        for i in track(range(len(signal.test)), description=f"rendering {self.split}", transient=True):
-            v = pred.view(i)
-            gt = signal.ground_truth(signal.test, i)
-            rgb = np.clip(v["rgb"], 0, 1)
-            rows.append({"view": signal.test.names[i] if signal.test.names else i,
-                         "psnr": metrics.psnr(rgb, gt), "ssim": metrics.ssim(rgb, gt)})
-            save_view(folder, f"{i:03d}", v, gt)
-            pred._views.pop(i)
-        result = {
-            "split": self.split,
-            "source": source,
-            "views": len(rows),
-            "psnr": float(np.mean([r["psnr"] for r in rows])),
-            "ssim": float(np.mean([r["ssim"] for r in rows])),
-            "lpips": None,
-            "lpips_unavailable": lpips_note,
-            "per_view": rows,
-        }
+        folder = self.checkpoint / f"eval_{self.split}"
+        result = evaluate_views(field, self.split, self.data, self.downscale, self.chunk_size, out_dir=folder)
         write_json(self.checkpoint / f"eval_{self.split}.json", result)
-        for r in rows:
-            print(f"{str(r['view']):>12s}  PSNR {r['psnr']:6.2f} dB  SSIM {r['ssim']:.4f}")
+        for row in result["per_view"]:
+            print(f"{str(row['view']):>12s}  PSNR {row['psnr']:6.2f} dB  SSIM {row['ssim']:.4f}")
+        lpips_note = result["lpips_unavailable"]
         note = f"; LPIPS unavailable: {lpips_note}" if lpips_note else ""
-        print(f"mean over {len(rows)} {self.split} views: PSNR {result['psnr']:.2f} dB, SSIM {result['ssim']:.4f}{note}")
+        print(f"mean over {result['views']} {self.split} views: PSNR {result['psnr']:.2f} dB, "
+              f"SSIM {result['ssim']:.4f}{note}")
         print(f"wrote {self.checkpoint / f'eval_{self.split}.json'} and renders beside ground truth in {folder}")
 
 

@@ -207,3 +207,49 @@ def ndc_rays(
 
 
 __all__ += ["ndc_rays"]
+
+
+def read_camera_path(path, intrinsics: torch.Tensor, width: int, height: int):
+    """Cameras from a file: nerfstudio's ``camera_path.json`` (``camera_path`` entries with
+    ``camera_to_world`` as 16 numbers and a vertical ``fov`` in degrees, ``render_width`` /
+    ``render_height``) or a transforms-style file (``frames`` with a 4x4 ``transform_matrix``).
+
+    ``intrinsics (4,)``, ``width``, ``height``: what the cameras get when the file does not say.
+    Returns ``c2w (F, 4, 4)`` float64, ``intrinsics (4,)``, ``width``, ``height``. A missing or
+    malformed file is one :class:`~inrkit.errors.InrkitError`.
+    """
+    from pathlib import Path
+
+    from ..errors import InrkitError, read_json
+
+    path = Path(path)
+    if not path.exists():
+        raise InrkitError(f"camera path {str(path)!r} is not orbit, spiral, dataset or an existing JSON file")
+    d = read_json(path, "camera path")
+    mats, fovs = [], []
+    k, w, h = intrinsics, width, height
+    try:
+        if isinstance(d, dict) and "camera_path" in d:
+            w, h = int(d.get("render_width", w)), int(d.get("render_height", h))
+            for c in d["camera_path"]:
+                mats.append(torch.tensor(c["camera_to_world"], dtype=torch.float64).reshape(4, 4))
+                fovs.append(c.get("fov"))
+        elif isinstance(d, dict) and "frames" in d:
+            for f in d["frames"]:
+                mats.append(torch.tensor(f["transform_matrix"], dtype=torch.float64).reshape(4, 4))
+        else:
+            raise KeyError("camera_path or frames")
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise InrkitError(f"camera path {str(path)!r} is malformed (expected nerfstudio's camera_path list of "
+                          f"camera_to_world 4x4 matrices, or frames with transform_matrix): {e}") from None
+    if not mats:
+        raise InrkitError(f"camera path {str(path)!r} holds no cameras")
+    if w < 1 or h < 1:
+        raise InrkitError(f"camera path {str(path)!r} asks for an empty image ({w}x{h})")
+    if fovs and fovs[0]:
+        f = 0.5 * h / math.tan(math.radians(float(fovs[0])) / 2)
+        k = torch.tensor([f, f, w / 2, h / 2])
+    return torch.stack(mats), k, w, h
+
+
+__all__ += ["read_camera_path"]

@@ -152,8 +152,9 @@ def load_blender(root: str | Path, split: str = "train", downscale: int = 1, hal
     _check_downscale(downscale)
     root = Path(root)
     path = root / f"transforms_{split}.json"
-    if split == "val" and not path.exists():
-        path = root / "transforms_test.json"
+    if not path.exists() and (root / "transforms_train.json").exists():
+        have = ", ".join(sorted(p.name for p in root.glob("transforms_*.json")))
+        raise InrkitError(f"scene {str(root)!r} has no {split} split: there is no {path.name} (it has {have})")
     d = _read_json(path)
     frames = d.get("frames")
     if not isinstance(frames, list) or not frames:
@@ -405,9 +406,24 @@ def write_blender(dataset: NerfDataset, root: str | Path, split: str) -> None:
 def load_scene(source: str | Path, split: str = "train", downscale: int = 1, half_size: float | None = None) -> NerfDataset:
     """Load ``source``: ``sample:NAME`` (see :data:`SCENES`; ``builtin:NAME``, its older spelling, too), or a folder holding
     ``transforms_{train,test}.json`` (Blender), ``transforms.json`` (nerfstudio /
-    instant-ngp) or ``poses_bounds.npy`` (LLFF). ``half_size`` overrides the scene box."""
+    instant-ngp) or ``poses_bounds.npy`` (LLFF). ``half_size`` overrides the scene box.
+
+    ``split`` is train, test or (Blender scenes with a ``transforms_val.json`` only) val; asking
+    for a split the scene does not have is an :class:`InrkitError` naming what it has, never
+    another split passed off under that name."""
     s = str(source)
-    if s.startswith(("sample:", "builtin:")) and not Path(s).exists():
+    builtin = s.startswith(("sample:", "builtin:")) and not Path(s).exists()
+    if split == "val" and not (Path(s) / "transforms_train.json").exists():  # Blender: load_blender checks
+        held_out = None
+        if builtin:
+            held_out = "the built-in scene holds out one set of views, its test split"
+        elif (Path(s) / "transforms.json").exists() or s.endswith(".json"):
+            held_out = "a transforms.json scene holds out every 8th frame, as its test split"
+        elif (Path(s) / "poses_bounds.npy").exists():
+            held_out = "an LLFF scene holds out every 8th view, as its test split"
+        if held_out is not None:
+            raise InrkitError(f"scene {s!r} has no val split: {held_out}")
+    if builtin:
         ds = builtin_scene(s.split(":", 1)[1], split, size=max(8, 64 // downscale))
     else:
         root = Path(source)
