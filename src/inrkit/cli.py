@@ -38,7 +38,8 @@ class _Fit:
     schedule: Optional[str] = None
     """Learning-rate schedule: none, cosine or exponential (default: the preset's)."""
     batch_size: int = 0
-    """Samples per step (0: all of them when that fits in half the available memory, else 65536 at random)."""
+    """Samples per step (0: all of them when that fits in half the available memory, else 65536 at random;
+    with --time-budget on a CPU, 16384 at random)."""
     eval_every: int = 50
     """Evaluate on the full signal every N steps."""
     checkpoint_every: int = 500

@@ -124,6 +124,7 @@ class NerfSignal:
     in_dim, out_dim = 3, 4
     metric = "psnr"
     batch_unit = "rays"  # the fit loop reports rays/s (progress bar, metrics.json)
+    default_batch_size = 4096  # rays per step when FitConfig.batch_size is 0 (automatic)
     output_name = "test_views"
 
     def __init__(self, train: NerfDataset, test: NerfDataset, render: NerfRenderConfig = NerfRenderConfig(),
@@ -618,7 +619,8 @@ def camera_path(field, path: str = "orbit", frames: int | None = None, size=None
     return c2w.float(), k.float().expand(c2w.shape[0], 4).contiguous(), w, h
 
 
-def frame_image(view: dict[str, np.ndarray], depth: bool = False) -> np.ndarray:
+def frame_image(view: dict[str, np.ndarray], depth: bool = False,
+                depth_span: tuple[float, float] | None = None) -> np.ndarray:
     """A rendered view (:func:`render_view`) as a video frame: ``uint8 (H, W, 3)``, or with ``depth``
     ``(H, 2W, 3)``, colour beside the grey depth (:func:`depth_image`: near bright, far dark, empty black).
 
@@ -630,7 +632,8 @@ def frame_image(view: dict[str, np.ndarray], depth: bool = False) -> np.ndarray:
     rgb = (np.clip(view["rgb"], 0, 1) * 255 + 0.5).astype(np.uint8)
     if not depth:
         return rgb
-    dep = (depth_image(view["depth"], view["opacity"]) * 255 + 0.5).astype(np.uint8)
+    near, far = depth_span or (None, None)  # default: this view's own range
+    dep = (depth_image(view["depth"], view["opacity"], near, far) * 255 + 0.5).astype(np.uint8)
     return np.concatenate([rgb, np.repeat(dep[..., None], 3, -1)], 1)
 
 
@@ -652,8 +655,13 @@ def render_camera_path(field, path: str = "orbit", frames: int | None = None, si
     c2w, k, w, h = camera_path(field, path, frames, size, scale)
     grid = occupancy_grid(field)
     out = np.empty((c2w.shape[0], h, 2 * w if depth else w, 3), np.uint8)
+    span = None  # one depth scale for the whole clip (from the first frame, widened), so grey levels do not flicker
     for i in track(range(c2w.shape[0]), "rendering", enabled=progress):
-        out[i] = frame_image(render_view(field, c2w[i], k[i], w, h, chunk_size, grid), depth)
+        view = render_view(field, c2w[i], k[i], w, h, chunk_size, grid)
+        if depth and span is None:
+            near, far = depth_range([view])
+            span = (near - 0.25 * (far - near), far + 0.25 * (far - near))
+        out[i] = frame_image(view, depth, span)
     return out
 
 
