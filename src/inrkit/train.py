@@ -40,6 +40,7 @@ import torch
 from .checkpoint import TRAIN_STATE, save_checkpoint, write_json
 from .encodings import Identity
 from .errors import InrkitError, atomic_path, output_folder
+from .memory import available_memory
 from .fields import OUTPUTS, Field, FieldConfig
 from .networks import MLP, Siren
 from .presets import OptimConfig
@@ -405,19 +406,6 @@ def _bytes_per_coordinate(field: Field) -> int:
     activations = 4 * (enc.out_dim + 3 * sum(widths))
     return 2 * (cache + activations)
 
-
-def available_memory(device: torch.device) -> int:
-    """Bytes a new allocation can get on ``device`` now (free GPU memory; ``MemAvailable`` on Linux)."""
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 8 << 30  # unknown: assume a small machine
 
 
 def reuse_freed_memory() -> bool:

@@ -15,7 +15,6 @@ compared with the memory available, and a clip that does not fit is refused.
 """
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Callable, Iterator
@@ -26,6 +25,7 @@ import torch
 from .. import metrics
 from ..errors import InrkitError, atomic_path
 from ..grids import evaluate_grid, grid_coordinates
+from ..memory import available_memory
 
 __all__ = [
     "VideoSignal",
@@ -55,20 +55,6 @@ def has_codec() -> bool:
         return False
     return True
 
-
-def available_memory() -> int:
-    """Bytes of memory available to this process (Linux ``MemAvailable``, else physical pages free)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 62  # unknown: do not refuse
 
 
 def fit_memory(frames: int, height: int, width: int, channels: int) -> int:
