@@ -32,22 +32,24 @@ def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict |
     from . import __version__
 
     out_dir = Path(out_dir)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in field.state_dict().items()}
-    with atomic_path(out_dir / WEIGHTS) as tmp:
-        save_file(tensors, str(tmp))
     meta = {
+        **meta,  # the caller's keys first: the ones below describe the weights and are not theirs to set
         "format": "inrkit-field",
         "inrkit_version": __version__,
         "in_dim": field.in_dim,
         "out_dim": field.out_dim,
         "params": field.n_params(),
         "field": field.config.to_dict(),
-        **meta,
     }
+    text = json.dumps(meta, indent=2, default=float) + "\n"  # fails here, before any file is replaced
+    tensors = {k: v.detach().cpu().contiguous() for k, v in field.state_dict().items()}
+    with atomic_path(out_dir / WEIGHTS) as tmp:
+        save_file(tensors, str(tmp))
     if train_state is not None:
         with atomic_path(out_dir / TRAIN_STATE) as tmp:
             torch.save(train_state, tmp)
-    write_json(out_dir / META, meta)
+    with atomic_path(out_dir / META) as tmp:
+        tmp.write_text(text)
 
 
 def checkpoint_folder(path: str | Path) -> Path:
@@ -83,6 +85,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
     meta = load_meta(path)
     try:
         # A radiance field's config says so ({"type": "radiance"}); image-style fields have no type.
+        if not isinstance(meta["field"], dict):
+            raise TypeError("'field' is not an object")
         kind = meta["field"].get("type", "field")
         cfg = (RadianceFieldConfig if kind == "radiance" else FieldConfig).from_dict(meta["field"])
         field = cfg.build(meta["in_dim"], meta["out_dim"])
@@ -95,7 +99,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
         state = load_file(str(weights))
         field.load_state_dict(state)
     except (SafetensorError, RuntimeError, OSError) as e:
-        raise InrkitError(f"{str(weights)!r} is corrupt or does not match {META} ({str(e).splitlines()[0]})") from None
+        detail = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        raise InrkitError(f"{str(weights)!r} is corrupt or does not match {META} ({detail})") from None
     field.meta = meta
     field.checkpoint_dir = path.resolve()  # where its other files are (a radiance field's occupancy grid)
     return field.to(device).eval()

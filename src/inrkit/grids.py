@@ -13,6 +13,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .errors import InrkitError
+
 __all__ = ["grid_coordinates", "evaluate_grid"]
 
 
@@ -53,6 +55,8 @@ def evaluate_grid(
     ``convert``, e.g. to ``uint8``) straight into a preallocated array, so peak
     memory is the output plus one chunk's activations, whatever the grid size.
     """
+    if chunk_size < 1:
+        raise InrkitError(f"chunk size must be a positive number of points, got {chunk_size}")
     d = len(shape)
     lo, hi = region if region is not None else ((-1.0,) * d, (1.0,) * d)
     axes = [_axis_centres(shape[a], lo[d - 1 - a], hi[d - 1 - a], device) for a in range(d)]
