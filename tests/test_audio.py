@@ -310,3 +310,15 @@ def test_cli_part_fit_and_render(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["signal"]["start"] == 0.75
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg"])
+def test_save_audio_writes_each_suffix_it_lists(tmp_path, suffix):
+    from inrkit.signals.audio import WRITABLE, save_audio
+
+    assert suffix in WRITABLE
+    t = np.arange(4000) / 8000
+    save_audio(tmp_path / f"a{suffix}", 0.5 * np.sin(2 * np.pi * 440 * t), 8000)
+    assert sf.info(str(tmp_path / f"a{suffix}")).samplerate == 8000
+    with pytest.raises(InrkitError, match="expected a .wav, .flac or .ogg"):
+        save_audio(tmp_path / "a.mp3", t, 8000)

@@ -97,6 +97,24 @@ def test_list_images_limit(folder):
     assert [p.name for p in list_images(folder, 1)] == ["00.png"]
 
 
+def test_list_images_takes_every_suffix_the_image_loader_reads(tmp_path):
+    """One list of image suffixes: the folder lister uses the loader's own tuple, so every file it lists loads."""
+    import inrkit.bench
+    from inrkit.signals.image import READABLE, load_image
+
+    assert inrkit.bench.IMAGE_SUFFIXES is READABLE
+    from PIL import Image
+
+    for i, suffix in enumerate(READABLE):
+        name = f"{i}{suffix.upper() if i % 2 else suffix}"  # listing ignores the suffix's case
+        Image.fromarray(np.full((4, 4, 3), 30 * i, np.uint8)).save(tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not an image")
+    listed = list_images(tmp_path)
+    assert [p.suffix.lower() for p in listed] == list(READABLE)
+    for p in listed:
+        assert load_image(str(p)).image.shape == (4, 4, 3)
+
+
 def test_bench_sigma_sets_the_gaussian_scale(folder, tmp_path):
     def run(*extra):
         out = tmp_path / ("o" + "".join(extra))

@@ -365,7 +365,7 @@ def test_unknown_density_activation_is_a_value_error():
 
 def test_radiance_field_dims_and_coarse_network():
     f = _radiance(coarse=False)
-    assert (f.in_dim, f.out_dim, f.field_type) == (3, 4, "radiance") and f.coarse is None
+    assert (f.in_dim, f.out_dim) == (3, 4) and f.coarse is None
     g = _radiance(coarse=True)
     assert isinstance(g.coarse, RadianceField) and g.coarse.coarse is None
     # Same shapes, separate weights.

@@ -1,4 +1,4 @@
-"""inrkit.grids: pixel/voxel centres and the chunked grid evaluator."""
+"""inrkit.grids: pixel/voxel centres and the one chunked evaluator (on a grid or at any points)."""
 from __future__ import annotations
 
 import itertools
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inrkit.grids import evaluate_grid, grid_coordinates
+from inrkit.grids import evaluate_grid, evaluate_points, grid_coordinates
 
 
 def _hand(shape, lo=None, hi=None):
@@ -185,3 +185,77 @@ def test_evaluate_grid_rejects_a_non_positive_chunk_size(chunk):
 
     with pytest.raises((ValueError, InrkitError), match="chunk"):
         evaluate_grid(_poly, (2, 3), 3, chunk_size=chunk)
+
+
+def test_examples_in_the_docstrings_run():
+    import doctest
+
+    import inrkit.grids
+
+    result = doctest.testmod(inrkit.grids)
+    assert result.failed == 0 and result.attempted >= 3
+
+
+# --------------------------------------------------------------------------- evaluate_points
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_evaluate_points_equals_direct_evaluation_with_leading_dims(as_tensor):
+    pts = np.random.default_rng(0).uniform(-1, 1, size=(4, 5, 2))  # float64, not on a grid
+    x = torch.tensor(pts) if as_tensor else pts
+    out = evaluate_points(_poly, x, 3, chunk_size=7)
+    assert out.shape == (4, 5, 3) and out.dtype == np.float32
+    expected = _poly(torch.tensor(pts, dtype=torch.float32).reshape(-1, 2)).reshape(4, 5, 3).numpy()
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("chunk", [1, 6, 20, 1000])
+def test_evaluate_points_never_exceeds_chunk_size_and_keeps_the_order(chunk):
+    pts = np.random.default_rng(1).normal(size=(20, 3))
+    rec = Recorder()
+    out = evaluate_points(rec, pts, 3, chunk_size=chunk)
+    assert all(0 < s <= chunk for s in rec.sizes) and sum(rec.sizes) == 20
+    assert len(rec.sizes) == -(-20 // chunk) and all(s == chunk for s in rec.sizes[:-1])
+    assert all(x.dtype == torch.float32 for x in rec.inputs)  # cast per chunk
+    torch.testing.assert_close(torch.cat(rec.inputs), torch.tensor(pts, dtype=torch.float32), rtol=0, atol=0)
+    np.testing.assert_allclose(out, evaluate_points(_poly, pts, 3, chunk_size=1 << 16), rtol=0, atol=0)
+
+
+def test_evaluate_points_takes_a_flat_output_for_one_channel_and_records_no_gradients():
+    w = torch.ones(3, requires_grad=True)
+    seen = []
+
+    def fn(x):  # (C, 3) -> (C,)
+        y = x @ w
+        seen.append(y.requires_grad)
+        return y
+
+    pts = np.arange(12.0).reshape(4, 3)
+    out = evaluate_points(fn, pts, 1, chunk_size=3)
+    assert out.shape == (4, 1) and not any(seen)
+    np.testing.assert_array_equal(out[:, 0], pts.sum(-1).astype(np.float32))
+    assert evaluate_points(fn, np.zeros((0, 3)), 1).shape == (0, 1)
+
+
+@pytest.mark.parametrize("chunk", [0, -1])
+def test_evaluate_points_rejects_a_non_positive_chunk_size(chunk):
+    from inrkit.errors import InrkitError
+
+    with pytest.raises(InrkitError, match="chunk"):
+        evaluate_points(_poly, np.zeros((3, 2)), 3, chunk_size=chunk)
+
+
+def test_meshing_goes_through_evaluate_points(monkeypatch):
+    """One place bounds memory: the mesher calls the chunked evaluator with its chunk size."""
+    import inrkit.meshing
+
+    calls = []
+
+    def spy(fn, points, out_dim, chunk_size=1 << 16, device=None, **kw):
+        calls.append(chunk_size)
+        return evaluate_points(fn, points, out_dim, chunk_size, device, **kw)
+
+    monkeypatch.setattr(inrkit.meshing, "evaluate_points", spy)
+    sphere = lambda x: x.norm(dim=-1) - 0.5  # noqa: E731
+    v, f = inrkit.meshing.extract_mesh(sphere, resolution=12, chunk_size=50)
+    assert len(f) and calls and set(calls) == {50}

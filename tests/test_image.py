@@ -138,3 +138,25 @@ def test_images_smaller_than_the_ssim_window_fit_and_report_nan_ssim(tmp_path, c
     assert main(["fit", "image", str(img), "--steps", "3", "--out", str(out), "--no-progress",
                  "--device", "cpu", "--compile", "off"]) == 0
     assert "SSIM nan" in capsys.readouterr().out
+
+
+def test_one_list_of_image_suffixes_that_every_lister_derives_from():
+    from inrkit.nerf import datasets
+    from inrkit.signals import image, video
+
+    assert image.WRITABLE == tuple(s for s in image.READABLE if s not in (".gif", ".webp"))
+    assert video._FRAME_SUFFIXES == tuple(s for s in image.READABLE if s != ".gif")
+    assert datasets.IMAGE_SUFFIXES == image.READABLE + (".exr",)
+    assert all(s == s.lower() and s.startswith(".") for s in image.READABLE)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp", ".bmp"])
+def test_mri_takes_every_image_the_loader_reads(tmp_path, suffix):
+    from PIL import Image
+
+    from inrkit.signals.mri import load_mri
+
+    a = np.zeros((8, 10), np.uint8)
+    a[2:6, 3:7] = 255
+    Image.fromarray(a).save(tmp_path / f"x{suffix}")
+    assert load_mri(str(tmp_path / f"x{suffix}"), acceleration=2.0).image.shape == (8, 10)

@@ -110,12 +110,12 @@ def test_packed_rendering_equals_dense():
     rgb = torch.rand(3, 5, 3, generator=g)
     w, trans, _ = render_weights(t0, t1, sigma)
     ri = torch.arange(3).repeat_interleave(5)
-    wp, tp, _ = render_weights(t0.reshape(-1), t1.reshape(-1), sigma.reshape(-1), ri, 3)
+    wp, tp, _ = render_weights(t0.reshape(-1), t1.reshape(-1), sigma.reshape(-1), ri)
     assert torch.allclose(wp.reshape(3, 5), w, atol=1e-6) and torch.allclose(tp.reshape(3, 5), trans, atol=1e-6)
     assert torch.allclose(accumulate(wp, rgb.reshape(-1, 3), ri, 3), accumulate(w, rgb), atol=1e-6)
     # gradients flow through the packed path
     s = sigma.reshape(-1).clone().requires_grad_()
-    render_weights(t0.reshape(-1), t1.reshape(-1), s, ri, 3)[0].sum().backward()
+    render_weights(t0.reshape(-1), t1.reshape(-1), s, ri)[0].sum().backward()
     assert s.grad is not None and s.grad.abs().sum() > 0
 
 
@@ -193,3 +193,36 @@ def test_render_chunked_matches_unchunked_and_camera_paths():
     fwd = -path[:, :3, 2]
     assert torch.allclose((fwd * -path[:, :3, 3]).sum(-1) / r, torch.ones(12), atol=1e-4)
     assert spiral_path(ring, 5).shape == (5, 4, 4)
+
+
+def test_ray_aabb_takes_one_direction_shared_by_every_ray_and_matches_the_slab_formula():
+    g = torch.Generator().manual_seed(0)
+    o = torch.randn(50, 3, generator=g) * 2
+    d = torch.nn.functional.normalize(torch.randn(3, generator=g), dim=0)
+    near, far = ray_aabb(o, d)
+    n2, f2 = ray_aabb(o, d.expand(50, 3))
+    assert torch.equal(near, n2) and torch.equal(far, f2)
+    # The oracle: march each ray finely and find where it is inside [-1, 1]³.
+    t = torch.linspace(0, 10, 20001)
+    inside = ((o[:, None] + t[None, :, None] * d).abs() <= 1).all(-1)  # (R, T)
+    for i in range(50):
+        ts = t[inside[i]]
+        if len(ts) == 0:
+            assert far[i] <= near[i] + 1e-3
+        else:
+            assert abs(near[i] - ts.min()) < 1e-3 and abs(far[i] - ts.max()) < 1e-3
+
+
+def test_render_chunked_fills_one_output_per_key_in_any_chunking():
+    o, d = torch.randn(5, 3), torch.randn(5, 3)
+    calls = []
+
+    def fn(oo, dd):
+        calls.append(len(oo))
+        return {"rgb": oo * dd, "hit": oo[:, 0] > 0, "n": torch.arange(len(oo))}
+
+    out = render_chunked(fn, o, d, chunk_size=2)
+    assert calls == [2, 2, 1]
+    assert torch.equal(out["rgb"], o * d) and torch.equal(out["hit"], o[:, 0] > 0)
+    assert out["hit"].dtype == torch.bool and out["n"].tolist() == [0, 1, 0, 1, 0]
+    assert render_chunked(fn, torch.zeros(0, 3), torch.zeros(0, 3)) == {}

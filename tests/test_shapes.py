@@ -302,3 +302,32 @@ def test_a_field_with_no_surface_removes_an_earlier_runs_mesh(tmp_path):
     with pytest.warns(UserWarning, match="no surface.*earlier run's mesh there was removed"):
         signal.save(old, signal.predict(field))
     assert not old.exists()
+
+
+class _Sphere(torch.nn.Module):
+    """An exact signed distance to a sphere of radius 0.5 (and, as a logit, positive outside)."""
+
+    def __init__(self):
+        super().__init__()
+        self.r = torch.nn.Parameter(torch.tensor(0.5))
+        self.encoding = torch.nn.Identity()
+        self.network = lambda x: -(x.norm(dim=-1, keepdim=True) - self.r)  # occupancy: positive inside
+
+    def forward(self, x):
+        return x.norm(dim=-1, keepdim=True) - self.r
+
+
+@pytest.mark.parametrize("kind", ["sdf", "occupancy"])
+def test_render_shape_is_the_same_in_any_chunking_and_hits_the_sphere_where_it_should(kind):
+    from inrkit.signals.shape import render_shape
+
+    field = _Sphere()
+    ref = render_shape(field, kind, (12, 10), 0.0, 0.0, chunk_size=1 << 16)
+    assert ref.shape == (10, 12, 3) and ref.dtype == np.float32
+    np.testing.assert_array_equal(render_shape(field, kind, (12, 10), 0.0, 0.0, chunk_size=7), ref)
+    # Orthographic over [-1.15, 1.15]²: pixels whose centre is within the radius are shaded, the rest white.
+    u = ((np.arange(12) + 0.5) / 12 * 2 - 1) * 1.15 * 1.2
+    v = ((np.arange(10) + 0.5) / 10 * 2 - 1) * 1.15
+    r = np.hypot(u[None, :], v[:, None])  # (H, W)
+    white = (ref == 1).all(-1)
+    assert white[r > 0.52].all() and not white[r < 0.48].any()

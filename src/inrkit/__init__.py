@@ -22,7 +22,7 @@ from .encodings import (
 )
 from .errors import InrkitError
 from .fields import Field, FieldConfig
-from .grids import evaluate_grid, grid_coordinates
+from .grids import evaluate_grid, evaluate_points, grid_coordinates
 from .metrics import psnr, ssim
 from .networks import MLP, Bacon, Finer, FourierNet, GaborNet, Gauss, NetworkConfig, SineLayer, Siren, Wire
 from .presets import PRESETS, OptimConfig, Preset, get_preset
@@ -68,6 +68,7 @@ __all__ = [
     "SphericalHarmonics",
     "Wire",
     "evaluate_grid",
+    "evaluate_points",
     "fit",
     "get_preset",
     "grid_coordinates",

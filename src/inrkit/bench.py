@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InrkitError, atomic_path
+from .errors import InrkitError
+from .io import atomic_path
 from .presets import get_preset
+from .signals.image import READABLE as IMAGE_SUFFIXES  # the image loader's own list, under its old name here
 from .signals.image import load_image
 from .train import FitConfig, fit, make_field
 
@@ -26,8 +28,6 @@ __all__ = [
     "BASELINES", "FFN_PROTOCOLS", "bench_images", "interpolate_training_pixels", "list_images",
     "protocol_overrides", "tune_sigma", "write_report",
 ]
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 # The Fourier-features paper's 2D image regression (Tancik et al. 2020, Sec. 6, supp.; the authors'
 # 2d_image_regression notebook): their ReLU network (three hidden layers of 256, sigmoid output,
@@ -69,7 +69,7 @@ def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
         raise InrkitError(f"image folder {str(folder)!r} does not exist")
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise InrkitError(f"{str(folder)!r} holds no images (PNG, JPEG, BMP or TIFF)")
+        raise InrkitError(f"{str(folder)!r} holds no images (PNG, JPEG, BMP, TIFF, GIF or WebP)")
     return images[:limit] if limit else images
 
 
@@ -162,7 +162,7 @@ def bench_images(
 def resumable_runs(out: Path, settings: dict) -> list[dict]:
     """The rows of the interrupted run in ``out`` (else of its finished report) if written with
     ``settings`` (any images), else an error naming what differs; neither: no rows."""
-    from .errors import read_json
+    from .io import read_json
 
     path = out / PARTIAL if (out / PARTIAL).exists() else out / "bench.json"
     if not path.exists():

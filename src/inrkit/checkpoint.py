@@ -14,17 +14,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import InrkitError, atomic_path, read_json
+from .errors import InrkitError
 from .fields import Field, FieldConfig, RadianceFieldConfig
+from .io import atomic_path, read_json, write_json  # write_json: re-exported, it was defined here
 
 __all__ = ["save_checkpoint", "load", "load_meta", "checkpoint_folder", "write_json"]
 
 WEIGHTS, META, TRAIN_STATE = "field.safetensors", "field.json", "train_state.pt"
-
-
-def write_json(path: Path, obj) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
 
 
 def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict | None = None) -> None:

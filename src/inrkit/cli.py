@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 
 import tyro
 
-from .errors import InrkitError, output_folder, output_folder_exists, read_json
+from .errors import InrkitError
+from .io import output_folder, output_folder_exists, read_json
 
 @dataclass
 class _Fit:
@@ -592,7 +593,7 @@ class Tune(_FolderFits):
 
     def run(self) -> None:
         from .bench import tune_sigma
-        from .checkpoint import write_json
+        from .io import write_json
 
         images, size = self._setup()
         cfg = _fit_config(self, self.steps, self.time_budget)
@@ -810,10 +811,10 @@ class Mesh:
 
 
 def _render_audio(r: Render, field) -> None:
+    from .signals.audio import WRITABLE as suffixes
     from .signals.audio import save_audio
 
     sig = field.meta["signal"]
-    suffixes = (".wav", ".flac", ".ogg")
     r.output(suffixes, "sound")
     samples = r.render(field)  # (M, C); a lower rate is low-pass filtered (anti-aliased), a higher one sampled
     rate = sig["sample_rate"] if r.rate is None else r.rate
@@ -1124,7 +1125,7 @@ def write_video(path: Path, frames, fps: float) -> None:
     """Write ``frames`` (a list of ``(H, W, 3)`` uint8) as MP4 (H.264 via PyAV) or GIF, atomically."""
     import imageio.v3 as iio
 
-    from .errors import atomic_path
+    from .io import atomic_path
 
     ext = path.suffix.lower()
     if ext not in (".mp4", ".gif"):
@@ -1211,7 +1212,8 @@ class Eval:
     """auto, cpu or cuda."""
 
     def run(self) -> None:
-        from .checkpoint import checkpoint_folder, load, write_json
+        from .checkpoint import checkpoint_folder, load
+        from .io import write_json
         from .signals.nerf import evaluate_views
         from .train import pick_device
 

@@ -1,83 +1,25 @@
-"""User-facing errors and safe file writing."""
+"""The user-facing error.
+
+The file helpers that used to live here (``atomic_path``, ``read_json``, ``input_file``,
+``output_folder``, ``output_folder_exists``) are in :mod:`inrkit.io`; importing them from here
+still works.
+"""
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-
-__all__ = ["InrkitError", "atomic_path", "input_file", "output_folder", "output_folder_exists", "read_json"]
+__all__ = ["InrkitError"]
 
 
 class InrkitError(Exception):
     """Bad input from the user: the CLI prints the message as one sentence and exits non-zero."""
 
 
-@contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
-
-    Readers never see a half-written file and an earlier file survives a failure. The file gets the
-    permissions a plain ``open(path, "w")`` would give (0666 less the umask), not mkstemp's 0600.
-    """
-    path = Path(path)
-    suffix = "".join(path.suffixes)  # keep the extension: writers pick formats by it
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+_MOVED_TO_IO = frozenset({"atomic_path", "read_json", "input_file", "output_folder", "output_folder_exists"})
 
 
-def read_json(path: str | os.PathLike, what: str):
-    """The parsed JSON file ``path``; a missing, unreadable or malformed file is one :class:`InrkitError`
-    naming it as ``what`` (e.g. "camera path")."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InrkitError(f"{what} {str(path)!r} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InrkitError(f"{what} {str(path)!r} is not valid JSON ({e})") from None
-    except OSError as e:  # a folder, no permission, an I/O error
-        raise InrkitError(f"cannot read {what} {str(path)!r}: {e.strerror or e}") from None
+def __getattr__(name: str):
+    # Resolved lazily: inrkit.io imports InrkitError from here, so an eager import would be circular.
+    if name in _MOVED_TO_IO:
+        from . import io
 
-
-def input_file(path: str | os.PathLike, what: str, expected: str) -> Path:
-    """``path`` as a :class:`Path` once it names an existing file, else one :class:`InrkitError`:
-    "{what} 'path' does not exist" or "'path' is a folder; expected {expected}"."""
-    path = Path(path)
-    if not path.exists():
-        raise InrkitError(f"{what} {str(path)!r} does not exist")
-    if path.is_dir():
-        raise InrkitError(f"{str(path)!r} is a folder; expected {expected}")
-    return path
-
-
-def output_folder_exists(path: str | os.PathLike) -> Path:
-    """``path`` as a :class:`Path` once the folder it is to be written in exists, else one :class:`InrkitError`."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InrkitError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
-    return path
-
-
-def output_folder(path: str | os.PathLike) -> Path:
-    """The folder ``path``, created if missing, once a file can be written in it; else one
-    :class:`InrkitError` (it is a file, or cannot be created or written). Check before long work."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InrkitError(f"output folder {str(path)!r} is a file")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()  # writable? (leaves nothing behind)
-    except OSError as e:
-        raise InrkitError(f"cannot write to output folder {str(path)!r}: {e.strerror or e}") from None
-    return path
+        return getattr(io, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -134,8 +134,6 @@ class RadianceField(nn.Module):
     coarse one only places the fine samples); occupancy-grid sampling ignores it.
     """
 
-    field_type = "radiance"
-
     def __init__(
         self,
         encoding: nn.Module,

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .errors import InrkitError
+from .grids import evaluate_points
 
 __all__ = ["extract_mesh", "grid_points"]
 
@@ -33,17 +34,6 @@ def grid_points(bounds: tuple[Sequence[float], Sequence[float]], resolution: int
     """The sample positions of each axis: three ``(resolution,)`` arrays from ``lo`` to ``hi`` inclusive."""
     lo, hi = (np.asarray(b, np.float64) for b in bounds)
     return [np.linspace(lo[a], hi[a], resolution) for a in range(3)]
-
-
-def _evaluate(fn, pts: np.ndarray, chunk_size: int, device) -> np.ndarray:
-    """``fn`` on ``pts: (N, 3)`` float64 in chunks: ``(N,)`` float32."""
-    out = np.empty(len(pts), np.float32)
-    with torch.inference_mode():
-        for s in range(0, len(pts), chunk_size):
-            x = torch.from_numpy(pts[s : s + chunk_size].astype(np.float32)).to(device)  # (C, 3)
-            y = fn(x)
-            out[s : s + len(x)] = y.reshape(len(x), -1)[:, 0].float().cpu().numpy()
-    return out
 
 
 def _slab_points(axes: list[np.ndarray], i0: int, i1: int, mask: np.ndarray | None = None) -> np.ndarray:
@@ -116,7 +106,7 @@ def extract_mesh(
     for i0 in track(range(0, n - 1, slab - 1), f"meshing ({resolution}³)", enabled=resolution >= 128):
         i1 = min(i0 + slab, n)  # planes i0 .. i1 - 1; the next slab starts at i1 - 1
         if coarse is None:
-            vals = _evaluate(fn, _slab_points(axes, i0, i1), chunk_size, device).reshape(i1 - i0, n, n)
+            vals = evaluate_points(fn, _slab_points(axes, i0, i1), 1, chunk_size, device).reshape(i1 - i0, n, n)
         else:
             vals = _fill_slab(fn, axes, i0, i1, coarse, level, chunk_size, device)
         if not np.isfinite(vals).all():
@@ -161,7 +151,7 @@ def _coarse_activity(fn, axes, level, block, chunk_size, device) -> _Coarse:
     sub = [a[idx] for a in axes]
     pts = np.stack(np.meshgrid(*sub, indexing="ij"), axis=-1).reshape(-1, 3)  # (nc³, 3)
     nc = len(idx)
-    vals = _evaluate(fn, pts, chunk_size, device).reshape(nc, nc, nc)
+    vals = evaluate_points(fn, pts, 1, chunk_size, device).reshape(nc, nc, nc)
     above = vals > level
     # A cell is active when its 8 corners disagree.
     corners = [above[a : nc - 1 + a, b : nc - 1 + b, c : nc - 1 + c] for a in (0, 1) for b in (0, 1) for c in (0, 1)]
@@ -193,5 +183,5 @@ def _fill_slab(fn, axes, i0, i1, c: _Coarse, level, chunk_size, device) -> np.nd
     sign_above = c.values[np.ix_(ci, cj, cj)] > level  # coarse value index = cell index of the low corner
     vals = np.where(sign_above, level + 1.0, level - 1.0).astype(np.float32)  # (s, n, n)
     if mask.any():
-        vals[mask] = _evaluate(fn, _slab_points(axes, i0, i1, mask), chunk_size, device)
+        vals[mask] = evaluate_points(fn, _slab_points(axes, i0, i1, mask), 1, chunk_size, device)[:, 0]
     return vals

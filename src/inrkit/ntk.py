@@ -148,7 +148,7 @@ def paper_figures(out, n_train: int = 64, width: int = 256, seed: int = 0, log=p
     import matplotlib.pyplot as plt
 
     from .encodings import FFNPositional, GaussianFourier
-    from .errors import output_folder
+    from .io import output_folder
 
     out = output_folder(out)
     g = torch.Generator().manual_seed(seed)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InrkitError, atomic_path
+from .errors import InrkitError
+from .io import atomic_path
 
 __all__ = [
     "db",

@@ -37,9 +37,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import TRAIN_STATE, save_checkpoint, write_json
+from .checkpoint import TRAIN_STATE, save_checkpoint
 from .encodings import Identity
-from .errors import InrkitError, atomic_path, output_folder
+from .errors import InrkitError
+from .io import atomic_path, output_folder, write_json
+from .losses import mse, multiscale_mse
 from .memory import available_memory
 from .fields import OUTPUTS, Field, FieldConfig
 from .networks import MLP, Siren
@@ -221,9 +223,8 @@ def fit(
 
     def loss_fn(h, target):
         if getattr(field.network, "multiscale_loss", False):  # BACON: every scale fits the signal
-            outs = field.network.outputs(h)
-            return sum(torch.nn.functional.mse_loss(OUTPUTS[field.output](o), target) for o in outs) / len(outs)
-        return torch.nn.functional.mse_loss(OUTPUTS[field.output](train_net(h)), target)
+            return multiscale_mse([OUTPUTS[field.output](o) for o in field.network.outputs(h)], target)
+        return mse(OUTPUTS[field.output](train_net(h)), target)
 
     run_meta = dict(meta or {})
     run_meta.update(signal=absolute_source(signal.metadata()), fit={**dataclasses.asdict(cfg), "batch_size": batch_size},

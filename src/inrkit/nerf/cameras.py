@@ -20,7 +20,6 @@ __all__ = [
     "look_at",
     "orbit_path",
     "spiral_path",
-    "interpolate_path",
 ]
 
 
@@ -167,24 +166,6 @@ def spiral_path(c2ws: torch.Tensor, n_frames: int, rotations: float = 2.0, ampli
     return torch.stack(out)
 
 
-def interpolate_path(keyframes: torch.Tensor, n_frames: int) -> torch.Tensor:
-    """``n_frames`` cameras interpolated through ``keyframes (K, 4, 4)``: positions linearly,
-    rotations by normalised linear interpolation of their axes (re-orthonormalised)."""
-    if keyframes.shape[0] == 1:
-        return keyframes.expand(n_frames, 4, 4).clone()
-    s = torch.linspace(0, keyframes.shape[0] - 1, n_frames, dtype=keyframes.dtype)
-    i0 = s.floor().long().clamp(max=keyframes.shape[0] - 2)
-    f = (s - i0)[:, None, None]
-    m = (1 - f) * keyframes[i0] + f * keyframes[i0 + 1]  # (n, 4, 4)
-    z = torch.nn.functional.normalize(m[:, :3, 2], dim=-1)
-    x = torch.nn.functional.normalize(torch.linalg.cross(m[:, :3, 1], z, dim=-1), dim=-1)
-    y = torch.linalg.cross(z, x, dim=-1)
-    out = m.clone()
-    out[:, :3, 0], out[:, :3, 1], out[:, :3, 2] = x, y, z
-    out[:, 3] = torch.tensor([0, 0, 0, 1], dtype=m.dtype)
-    return out
-
-
 def ndc_rays(
     origins: torch.Tensor, directions: torch.Tensor, fx: float, fy: float, width: int, height: int, near: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,7 +201,8 @@ def read_camera_path(path, intrinsics: torch.Tensor, width: int, height: int):
     """
     from pathlib import Path
 
-    from ..errors import InrkitError, read_json
+    from ..errors import InrkitError
+    from ..io import read_json
 
     path = Path(path)
     if not path.exists():

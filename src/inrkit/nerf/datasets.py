@@ -16,13 +16,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InrkitError, atomic_path, read_json
+from ..errors import InrkitError
+from ..io import atomic_path, read_json
+from ..signals.image import READABLE
 from .cameras import _scene_frame, look_at
 
 __all__ = ["NerfDataset", "load_scene", "load_blender", "load_transforms", "load_llff", "builtin_scene",
            "write_blender", "SCENES"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".exr", ".bmp", ".tif", ".tiff")
+# The image loader's suffixes, and EXR: a transforms file naming an EXR image gets "cannot be read"
+# (Pillow has no EXR reader) rather than "does not exist".
+IMAGE_SUFFIXES = READABLE + (".exr",)
 
 
 @dataclass
@@ -106,10 +110,10 @@ def _find_image(root: Path, file_path: str) -> Path:
     p = root / file_path
     if p.suffix.lower() in IMAGE_SUFFIXES and p.exists():
         return p
-    for s in (".png", ".jpg", ".jpeg", ".PNG", ".JPG"):
-        q = p.with_name(p.name + s)
-        if q.exists():
-            return q
+    for s in READABLE:  # Blender's file_path has no suffix: ".png" first
+        for q in (p.with_name(p.name + s), p.with_name(p.name + s.upper())):
+            if q.exists():
+                return q
     raise InrkitError(f"image {str(p)!r} (listed in the transforms file) does not exist")
 
 

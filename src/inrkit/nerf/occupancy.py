@@ -153,7 +153,7 @@ class OccupancyGrid:
         if sigma_fn is not None and ray_indices.numel():
             xs = origins[ray_indices] + (0.5 * (t_starts + t_ends))[:, None] * directions[ray_indices]
             sig = sigma_fn(xs, directions[ray_indices])
-            _, trans, alpha = render_weights(t_starts, t_ends, sig, ray_indices, origins.shape[0])
+            _, trans, alpha = render_weights(t_starts, t_ends, sig, ray_indices)
             good = (trans > early_stop_eps) & (alpha >= alpha_threshold)
             ray_indices, t_starts, t_ends = ray_indices[good], t_starts[good], t_ends[good]
         return ray_indices, t_starts, t_ends

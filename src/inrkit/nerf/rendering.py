@@ -22,13 +22,12 @@ def render_weights(
     t_ends: torch.Tensor,
     sigmas: torch.Tensor,
     ray_indices: torch.Tensor | None = None,
-    n_rays: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Weights, transmittance and alpha of each sample: three tensors shaped like ``sigmas``.
 
     Dense: ``t_starts, t_ends, sigmas: (..., S)``. Packed: ``(N,)`` each plus
-    ``ray_indices: (N,)`` (sorted) and ``n_rays``. Transmittance is the light
-    reaching the sample's start: ``T_1 = 1``.
+    ``ray_indices: (N,)`` (sorted). Transmittance is the light reaching the
+    sample's start: ``T_1 = 1``.
     """
     tau = sigmas * (t_ends - t_starts)  # optical thickness, (..., S) or (N,)
     alpha = 1 - torch.exp(-tau)
@@ -97,15 +96,26 @@ def render_chunked(
     """Render rays of any leading shape ``(..., 3)`` by ``chunk_size`` rays at a time, without gradients.
 
     ``render_fn(origins (R, 3), directions (R, 3))`` returns a dict of ``(R, ...)``
-    tensors; the result holds them reshaped to ``(..., ...)`` on the CPU. Memory is
-    the output plus one chunk's samples and activations.
+    tensors; the result holds them reshaped to ``(..., ...)`` on the CPU. Each chunk's
+    result is copied into an output allocated at the first chunk, so memory is the
+    output plus one chunk's samples and activations. The rays stay where they are
+    (``render_fn`` may move each chunk to its device).
+
+    Examples:
+        >>> o, d = torch.zeros(2, 3, 3), torch.ones(2, 3, 3)
+        >>> out = render_chunked(lambda o, d: {"rgb": o + d, "depth": d.sum(-1)}, o, d, chunk_size=4)
+        >>> out["rgb"].shape, out["depth"][1]
+        (torch.Size([2, 3, 3]), tensor([3., 3., 3.]))
     """
     lead = origins.shape[:-1]
     o, d = origins.reshape(-1, 3), directions.reshape(-1, 3)  # (R, 3)
-    parts: dict[str, list[torch.Tensor]] = {}
+    r = o.shape[0]
+    out: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        for s in range(0, o.shape[0], chunk_size):
-            out = render_fn(o[s : s + chunk_size], d[s : s + chunk_size])
-            for k, v in out.items():
-                parts.setdefault(k, []).append(v.detach().cpu())
-    return {k: torch.cat(v).reshape(*lead, *v[0].shape[1:]) for k, v in parts.items()}
+        for s in range(0, r, chunk_size):
+            part = render_fn(o[s : s + chunk_size], d[s : s + chunk_size])
+            for k, v in part.items():
+                if k not in out:
+                    out[k] = torch.empty((r, *v.shape[1:]), dtype=v.dtype)  # (R, ...) on the CPU
+                out[k][s : s + v.shape[0]] = v.detach().cpu()
+    return {k: v.reshape(*lead, *v.shape[1:]) for k, v in out.items()}

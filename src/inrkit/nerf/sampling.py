@@ -13,10 +13,18 @@ __all__ = ["ray_aabb", "stratified_samples", "importance_samples", "intervals_fr
 
 
 def ray_aabb(origins: torch.Tensor, directions: torch.Tensor, lo: float = -1.0, hi: float = 1.0):
-    """Entry and exit distances of rays through the box ``[lo, hi]^3``.
+    """Entry and exit distances of rays ``o + t d`` through the box ``[lo, hi]^3`` (the slab method).
 
-    ``origins, directions: (R, 3)`` -> ``near, far: (R,)``; ``near`` is clamped at 0
-    (the camera may sit inside the box) and ``far <= near`` for a ray that misses.
+    ``origins, directions: (R, 3)`` (either may be ``(3,)``, shared by every ray) ->
+    ``near, far: (R,)``; ``near`` is clamped at 0 (the camera may sit inside the box)
+    and ``far <= near`` for a ray that misses. Distances are in units of ``|d|``.
+
+    Examples:
+        >>> near, far = ray_aabb(torch.tensor([[0.0, 0, -3], [0, 3, -3]]), torch.tensor([0.0, 0, 1]))
+        >>> near[0].item(), far[0].item()  # enters at z = -1, leaves at z = 1
+        (2.0, 4.0)
+        >>> (far > near).tolist()  # the second ray passes above the box
+        [True, False]
     """
     inv = 1.0 / torch.where(directions.abs() < 1e-9, torch.full_like(directions, 1e-9), directions)
     t0, t1 = (lo - origins) * inv, (hi - origins) * inv  # (R, 3)

@@ -21,18 +21,21 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path, input_file
+from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
+from ..io import atomic_path, input_file
 
-__all__ = ["AudioSignal", "AUDIO_SAMPLES", "load_audio", "save_audio", "render_audio", "resample_field", "snr",
-           "synth_sample"]
+__all__ = ["AudioSignal", "AUDIO_SAMPLES", "WRITABLE", "load_audio", "save_audio", "render_audio", "resample_field",
+           "snr", "synth_sample"]
 
 # Built-in clips, synthesised (no download), by name: description.
 AUDIO_SAMPLES = {
     "chord": "A-major chord (A3, C#4, E4) with decaying harmonics, 2 s at 22050 Hz, mono",
     "stereo": "left: the chord; right: a 200 Hz -> 4 kHz chirp; 1 s at 22050 Hz",
 }
-_READABLE = (".wav", ".flac", ".ogg", ".oga")
+_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}  # soundfile's format for each suffix save_audio writes
+WRITABLE = tuple(_FORMATS)
+"""The suffixes :func:`save_audio` writes."""
 _SUBTYPES = {".wav": ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"), ".flac": ("PCM_16", "PCM_24")}
 
 
@@ -158,7 +161,7 @@ def save_audio(path: str | Path, samples: np.ndarray, rate: int, subtype: str | 
 
     path = Path(path)
     a = np.clip(np.asarray(samples, np.float32), -1, 1)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(path.suffix.lower())
+    fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InrkitError(f"cannot write {str(path)!r}: expected a .wav, .flac or .ogg file name")
     if fmt == "OGG":

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import metrics
+from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid
 
@@ -213,7 +213,7 @@ class CTSignal:
         bins, view = idx // v, idx % v
         jitter = torch.rand(len(idx), n, device=dev, generator=generator) - 0.5  # (R, N)
         pred = project(field, n, self._theta_t[view], bins, jitter)  # (R,)
-        loss = torch.mean(((pred - self._sino_t[bins, view]) / n) ** 2)
+        loss = losses.mse(pred, self._sino_t[bins, view]) / n**2
         if self.tv_weight > 0:
             loss = loss + self.tv_weight * _tv(field, n, generator)
         return loss
@@ -278,5 +278,5 @@ def _tv(field, n: int, generator: torch.Generator) -> torch.Tensor:
     p = torch.rand(4096, 2, device=dev, generator=generator) * 2 - 1  # (P, 2)
     h = 2.0 / n
     pts = torch.cat([p, p + torch.tensor([h, 0.0], device=dev), p + torch.tensor([0.0, h], device=dev)])  # (3P, 2)
-    f = field(pts)[:, 0].reshape(3, -1)  # (3, P)
-    return ((f[1] - f[0]).abs() + (f[2] - f[0]).abs()).mean()
+    f = field(pts)[:, 0].reshape(3, -1)  # (3, P): at p, one pixel along x, one along y
+    return losses.total_variation((f[1] - f[0], f[2] - f[0]))

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path, input_file
+from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
+from ..io import atomic_path, input_file
 
-__all__ = ["ImageSignal", "SAMPLES", "load_image", "save_image", "parse_size"]
+__all__ = ["ImageSignal", "SAMPLES", "READABLE", "WRITABLE", "load_image", "save_image", "parse_size"]
 
 # scikit-image's bundled images (no download), by name: description.
 SAMPLES = {
@@ -41,8 +42,11 @@ SAMPLES = {
     "checkerboard": "checkerboard, 200x200 grey",
 }
 _SAMPLE_FUNCS = {"cat": "chelsea"}
-_READABLE = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
-WRITABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")  # what save_image writes
+READABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+"""The image file suffixes (lower case) that :func:`load_image` reads: the one list of image suffixes.
+Every lister of image files (bench folders, video frame folders, MRI sources, NeRF scenes) uses it."""
+WRITABLE = tuple(s for s in READABLE if s not in (".gif", ".webp"))
+"""The suffixes :func:`save_image` writes: all but GIF and WebP."""
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -28,13 +28,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import metrics
+from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
+from .image import READABLE, load_image
 
 __all__ = ["MRISignal", "load_mri", "sampling_mask"]
-
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
 def sampling_mask(shape: tuple[int, ...], acceleration: float, seed: int = 0, center_fraction: float = 0.3,
@@ -72,9 +71,7 @@ def load_mri(source: str = "sample:epi", acceleration: float = 8.0, seed: int = 
     info: dict = {}
     if source.startswith("sample:"):
         a, info = _sample(source.split(":", 1)[1])
-    elif source.lower().endswith(_IMAGE_SUFFIXES):
-        from .image import load_image
-
+    elif source.lower().endswith(READABLE):
         img = load_image(source).image  # (H, W, C) in [0, 1]
         if img.shape[-1] in (2, 4):
             img = img[..., :-1]
@@ -196,11 +193,10 @@ class MRISignal:
         b = max(1, batch_size // plane)
         readout = torch.arange(n_ro, device=dev) if b >= n_ro else torch.randperm(n_ro, device=dev, generator=generator)[:b]
         slab = self._slab(field, readout)  # (PE..., B)
-        diff = self.forward_kspace(field, readout, slab) - observed[:, readout]  # (M, B)
-        loss = (diff.real**2 + diff.imag**2).mean()
+        pred = self.forward_kspace(field, readout, slab)  # (M, B) complex
+        loss = losses.mse(pred, observed[:, readout])  # mean squared magnitude of the residual
         if self.tv_weight > 0:
-            tv = sum(slab.diff(dim=a).abs().mean() for a in range(self.in_dim - 1))
-            loss = loss + self.tv_weight * tv
+            loss = loss + self.tv_weight * losses.total_variation(slab.diff(dim=a) for a in range(self.in_dim - 1))
         return loss
 
     def predict(self, fn: Callable[[torch.Tensor], torch.Tensor], device=None) -> np.ndarray:

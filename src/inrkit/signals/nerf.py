@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import metrics
-from ..errors import InrkitError, output_folder
+from .. import losses, metrics
+from ..errors import InrkitError
+from ..io import output_folder
 from ..nerf.cameras import image_rays, ndc_rays, pixel_rays
 from ..nerf.datasets import NerfDataset
 from ..nerf.occupancy import OccupancyGrid
@@ -168,16 +169,17 @@ class NerfSignal:
             grid = grid if grid is not None else self.grid
             if grid is None:
                 grid = self.grid = OccupancyGrid(cfg.grid_resolution, o.device)
-            sigma_fn = None
-            if cfg.early_stop_eps > 0 or cfg.alpha_threshold > 0:
-                def sigma_fn(x, _d):
-                    return torch.cat([field.density(c) for c in x.split(cfg.max_points)])
-            ri, t0, t1 = grid.march(o, d, cfg.step_size, generator, perturb, sigma_fn, cfg.early_stop_eps,
-                                    cfg.alpha_threshold)
+
+            def sigma_fn(x, _d):  # densities to drop invisible samples, max_points at a time
+                return torch.cat([field.density(c) for c in x.split(cfg.max_points)])
+
+            prune = cfg.early_stop_eps > 0 or cfg.alpha_threshold > 0
+            ri, t0, t1 = grid.march(o, d, cfg.step_size, generator, perturb, sigma_fn if prune else None,
+                                    cfg.early_stop_eps, cfg.alpha_threshold)
             tm = 0.5 * (t0 + t1)
             x = o[ri] + tm[:, None] * d[ri]  # (N, 3)
             rgb, sigma = self._query(field, x, viewdir[ri])
-            w, _, _ = render_weights(t0, t1, sigma, ri, n)
+            w, _, _ = render_weights(t0, t1, sigma, ri)
             out = composite(w, rgb, tm * scale, background, ri, n)
             out["samples"] = torch.tensor(float(ri.numel()))
             return out
@@ -255,9 +257,9 @@ class NerfSignal:
         else:
             bg, target = torch.tensor(self.background, device=device), pix
         out = self.render_rays(field, o, d, bg, generator, perturb=True)
-        loss = torch.nn.functional.mse_loss(out["rgb"], target)
+        loss = losses.mse(out["rgb"], target)
         if "rgb_coarse" in out:
-            loss = loss + torch.nn.functional.mse_loss(out["rgb_coarse"], target)
+            loss = loss + losses.mse(out["rgb_coarse"], target)
         return loss
 
     # ------------------------------------------------------------ evaluation
@@ -310,7 +312,7 @@ class NerfSignal:
         if self.grid is not None:  # the cells training could reach, for eval, render and meshing
             from safetensors.torch import save_file
 
-            from ..errors import atomic_path
+            from ..io import atomic_path
 
             with atomic_path(path.parent / OCCUPANCY) as tmp:
                 save_file({"carved": self.grid.carved.to(torch.uint8).cpu().contiguous(),

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import metrics
+from .. import losses, metrics
 from ..diffops import gradient, laplacian
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
@@ -138,7 +138,7 @@ class PoissonSignal:
         x = x.detach().requires_grad_(True)  # (B, 2), a leaf of its own
         y = field(x)  # (B, 1)
         d = gradient(y, x) if self.mode == "gradient" else laplacian(y, x)  # (B, 2) or (B, 1)
-        return torch.nn.functional.mse_loss(d, target)
+        return losses.mse(d, target)
 
     def metadata(self) -> dict:
         return {

@@ -40,8 +40,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import shape_metrics
-from ..errors import InrkitError, atomic_path, input_file, output_folder_exists
+from .. import losses, shape_metrics
+from ..errors import InrkitError
+from ..grids import evaluate_points
+from ..io import atomic_path, input_file, output_folder_exists
+from ..nerf.rendering import render_chunked
+from ..nerf.sampling import ray_aabb
 
 __all__ = [
     "SHAPES",
@@ -406,9 +410,8 @@ class ShapeSignal:
         idx = torch.randint(n, (min(batch_size, n),), device=device, generator=generator)  # (B,)
         x, target = t["pool"][idx], t["target"][idx]
         if self.mode == "mesh":
-            return (field(x)[:, 0] - target).abs().mean()
-        logit = shape_function(field, "occupancy")(x)  # (B,)
-        return torch.nn.functional.binary_cross_entropy_with_logits(logit, target)
+            return losses.l1(field(x)[:, 0], target)
+        return losses.bce_logits(shape_function(field, "occupancy")(x), target)  # logits (B,)
 
     def _siren_loss(self, field, t: dict, half: int, gen: torch.Generator) -> torch.Tensor:
         w, device = self.weights, gen.device
@@ -420,13 +423,8 @@ class ShapeSignal:
         on = torch.zeros(2 * half, device=device)
         on[:half] = 1
         normals = torch.cat([t["normals"][idx], torch.zeros_like(off)])  # (B, 3)
-        cos = torch.nn.functional.cosine_similarity(g, normals, dim=-1)  # (B,)
-        return (
-            w.surface * (on * f.abs()).mean()
-            + w.normal * (on * (1 - cos)).mean()
-            + w.off_surface * ((1 - on) * torch.exp(-w.alpha * f.abs())).mean()
-            + w.eikonal * (g.norm(dim=-1) - 1).abs().mean()
-        )
+        return losses.siren_sdf_loss(f, g, normals, on, surface=w.surface, normal=w.normal,
+                                     off_surface=w.off_surface, eikonal_weight=w.eikonal, alpha=w.alpha)
 
     def predict(self, field, device=None) -> "ShapePrediction":
         """A lazy prediction: inside labels and the mesh are computed when first asked for."""
@@ -481,9 +479,7 @@ class ShapePrediction:
 
     def values(self, x_field: np.ndarray, chunk_size: int = 1 << 16) -> np.ndarray:
         """The implicit function at ``(N, 3)`` field coordinates: ``(N,)``."""
-        from ..meshing import _evaluate
-
-        return _evaluate(self.fn, np.asarray(x_field, np.float64), chunk_size, self.device)
+        return evaluate_points(self.fn, np.asarray(x_field, np.float64), 1, chunk_size, self.device)[:, 0]
 
     def inside(self, x_field: np.ndarray) -> np.ndarray:
         vals = self.values(x_field)
@@ -565,35 +561,29 @@ def render_shape(
     vv = -((np.arange(h) + 0.5) / h * 2 - 1) * 1.15 * max(h / w, 1)
     uu, vg = np.meshgrid(u, vv)  # (H, W)
     origins = uu[..., None] * right + vg[..., None] * up - 2.0 * d  # (H, W, 3), 2 units in front
-    image = np.ones((h * w, 3), np.float32)
     dirs = torch.tensor(d, dtype=torch.float32, device=device)
     light = torch.tensor(-d + 0.6 * up + 0.4 * right, dtype=torch.float32, device=device)
     light = light / light.norm()
     colour = torch.tensor([0.62, 0.72, 0.86], device=device)
-    flat = origins.reshape(-1, 3)
-    for s in range(0, len(flat), chunk_size):
-        o = torch.tensor(flat[s : s + chunk_size], dtype=torch.float32, device=device)  # (C, 3)
-        t0, t1 = _cube_hits(o, dirs)
+
+    def shade_rays(o: torch.Tensor, _d: torch.Tensor) -> dict[str, torch.Tensor]:
+        o = o.to(device=device, dtype=torch.float32)  # (C, 3); every ray looks along `dirs`
+        rgb = torch.ones(len(o), 3, device=device)  # white background
+        t0, t1 = ray_aabb(o, dirs)  # (C,) entry and exit of the field's cube
         hit, t = (_sphere_trace if kind == "sdf" else _march)(fn, o, dirs, t0, t1, max_steps)
-        if not hit.any():
-            continue
-        x = (o[hit] + t[hit, None] * dirs).requires_grad_(True)  # (K, 3)
-        with torch.enable_grad():
-            (g,) = torch.autograd.grad(fn(x).sum(), x)
-        n = g if kind == "sdf" else -g
-        n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        shade = 0.25 + 0.45 * (n @ -dirs).clamp_min(0) + 0.35 * (n @ light).clamp_min(0)  # (K,)
-        rgb = (colour * shade[:, None]).clamp(0, 1)
-        idx = torch.nonzero(hit).flatten().cpu().numpy() + s
-        image[idx] = rgb.detach().cpu().numpy()
-    return image.reshape(h, w, 3)
+        if hit.any():
+            x = (o[hit] + t[hit, None] * dirs).requires_grad_(True)  # (K, 3)
+            with torch.enable_grad():
+                (g,) = torch.autograd.grad(fn(x).sum(), x)
+            n = g if kind == "sdf" else -g
+            n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            shade = 0.25 + 0.45 * (n @ -dirs).clamp_min(0) + 0.35 * (n @ light).clamp_min(0)  # (K,)
+            rgb[hit] = (colour * shade[:, None]).clamp(0, 1)
+        return {"rgb": rgb}
 
-
-def _cube_hits(o: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entry and exit ``t`` of rays ``o + t d`` through ``[-1, 1]³`` (``t0 > t1`` for a miss)."""
-    inv = 1.0 / torch.where(d.abs() < 1e-9, torch.full_like(d, 1e-9), d)
-    a, b = (-1 - o) * inv, (1 - o) * inv  # (C, 3)
-    return torch.minimum(a, b).amax(-1).clamp_min(0), torch.maximum(a, b).amin(-1)
+    flat = torch.from_numpy(origins.reshape(-1, 3))  # (H W, 3) float64 on the CPU, cast per chunk
+    image = render_chunked(shade_rays, flat, flat.new_tensor(d).expand_as(flat), chunk_size)["rgb"]  # (H W, 3)
+    return image.cpu().numpy().reshape(h, w, 3)
 
 
 @torch.no_grad()
@@ -675,9 +665,7 @@ def _query_input_units(field, fn, points, sig: dict, chunk_size: int, post):
         raise InrkitError("points must be finite (found NaN or infinity)")
     if not chunk_size >= 1:
         raise InrkitError(f"chunk size must be positive, got {chunk_size}")
-    from ..meshing import _evaluate
-
-    v = _evaluate(fn, (p.reshape(-1, 3) - center) * scale, int(chunk_size), device)  # (N,)
+    v = evaluate_points(fn, (p.reshape(-1, 3) - center) * scale, 1, int(chunk_size), device)[:, 0]  # (N,)
     return post(v).reshape(p.shape[:-1]).astype(np.float32)
 
 

@@ -23,9 +23,11 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path
+from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
+from ..io import atomic_path
 from ..memory import available_memory
+from .image import READABLE
 
 __all__ = [
     "VideoSignal",
@@ -38,8 +40,8 @@ __all__ = [
 ]
 
 VIDEO_SAMPLES = {"disks": "three coloured disks orbiting over a drifting gradient, 32 frames of 64x64 at 16 fps"}
-_IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 _GIF_EXTS = {".gif"}
+_FRAME_SUFFIXES = tuple(s for s in READABLE if s not in _GIF_EXTS)  # a GIF in a folder is a clip, not a frame
 # Bytes per pixel the fit holds besides the uint8 clip: float32 (x, y, t) twice (the loop's training
 # coordinates and their cached identity encoding), and per channel float32 training values, the
 # prediction and the float target an evaluation compares.
@@ -84,7 +86,7 @@ def _disks(t: int = 32, h: int = 64, w: int = 64) -> np.ndarray:
 
 
 def _frame_files(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_EXTS and p.is_file())
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _FRAME_SUFFIXES and p.is_file())
     if not files:
         raise InrkitError(f"folder {str(folder)!r} holds no frames; expected image files (PNG, JPEG, ...) "
                           "named in frame order")

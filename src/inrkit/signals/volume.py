@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from .. import metrics
-from ..errors import InrkitError, atomic_path, input_file
+from ..errors import InrkitError
 from ..grids import evaluate_grid
+from ..io import atomic_path, input_file
 
 __all__ = [
     "VOLUME_SAMPLES",
