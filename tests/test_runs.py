@@ -115,3 +115,56 @@ def test_train_state_can_be_dropped(tmp_path, monkeypatch):
     assert main(["fit", "image", *QUICK, "--out", "b", "--checkpoint-every", "1", "--no-keep-train-state"]) == 0
     assert Path("a/train_state.pt").exists() and not Path("b/train_state.pt").exists()
     assert Path("b/field.safetensors").exists()
+
+
+def test_resume_refuses_another_source_of_the_same_shape(tmp_path, monkeypatch, capsys):
+    """Resuming the cameraman run on the brick image would mix two signals in one run."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "image", *QUICK, "--out", "r", "--checkpoint-every", "1"]) == 0
+    before = Path("r/field.json").read_text()
+    capsys.readouterr()
+    assert main(["fit", "image", "sample:brick", "--size", "24x16", "--steps", "6", "--no-progress", "--out", "r",
+                 "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume: 'r' was fitted to source sample:camera, not sample:brick" in err
+    assert main(["fit", "image", "--size", "32x16", "--steps", "6", "--no-progress", "--out", "r", "--resume"]) == 2
+    assert "shape [16, 24, 1], not [16, 32, 1]" in capsys.readouterr().err
+    assert Path("r/field.json").read_text() == before
+
+
+def test_resume_needs_more_steps(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "image", *QUICK, "--out", "r"]) == 0
+    capsys.readouterr()
+    assert main(["fit", "image", *QUICK, "--out", "r", "--resume"]) == 2
+    assert "'r' is already at step 3; ask for more --steps" in capsys.readouterr().err
+
+
+def test_a_run_that_fails_before_writing_leaves_no_folder_and_latest_unmoved(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "image", *QUICK]) == 0
+    assert main(["fit", "image", *QUICK, "--lr", "1e30", "--steps", "50"]) == 2  # diverges at once
+    assert "training diverged" in capsys.readouterr().err
+    assert not Path("runs/image-camera-2").exists()
+    assert os.readlink("runs/latest") == "image-camera-1"
+
+
+def test_an_interrupted_fit_keeps_what_it_trained(tmp_path, monkeypatch, capsys):
+    """Ctrl-C at step 5 of 100 with no checkpoint due until step 500: step 5 is saved, --resume continues it."""
+    import inrkit.train
+
+    monkeypatch.chdir(tmp_path)
+    real = inrkit.train.FitProgress.update
+
+    def interrupt(self, step, *args):
+        real(self, step, *args)
+        if step == 5:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(inrkit.train.FitProgress, "update", interrupt)
+    assert main(["fit", "image", "--size", "24x16", "--steps", "100", "--no-progress", "--out", "r"]) == 130
+    assert "step 5 saved in r; --resume continues it" in capsys.readouterr().err
+    assert json.loads(Path("r/field.json").read_text())["step"] == 5
+    monkeypatch.setattr(inrkit.train.FitProgress, "update", real)
+    assert main(["fit", "image", "--size", "24x16", "--steps", "8", "--no-progress", "--out", "r", "--resume"]) == 0
+    assert json.loads(Path("r/field.json").read_text())["step"] == 8

@@ -93,12 +93,29 @@ class _Fit:
 
         ``make(field_config, signal, seed)`` builds a new field (default :func:`inrkit.make_field`).
         """
+        from .runs import LATEST, RUNS, link_latest
+
+        preset = self.get_preset(self.preset)
+        latest = RUNS / LATEST
+        before = latest.resolve() if latest.is_symlink() else None
+        new_folder = self.out is None and not self.resume
+        self.out_folder(signal.kind)
+        try:
+            return self._fit(signal, preset, make)
+        except BaseException:
+            if new_folder and self.out.is_dir() and not any(self.out.iterdir()):
+                self.out.rmdir()  # nothing was written: no empty run folder, and latest back where it was
+                if before is not None and before.is_dir():
+                    link_latest(before)
+                elif latest.is_symlink():
+                    latest.unlink()
+            raise
+
+    def _fit(self, signal, preset, make):
         from . import FitConfig, fit, make_field
         from .checkpoint import TRAIN_STATE, load, load_meta
         from .presets import check_preset_kind
 
-        preset = self.get_preset(self.preset)
-        self.out_folder(signal.kind)
         if self.resume:
             if not (self.out / TRAIN_STATE).exists():
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds no {TRAIN_STATE}")
@@ -106,8 +123,10 @@ class _Fit:
             if meta.get("signal", {}).get("kind") != signal.kind:
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds a {meta.get('signal', {}).get('kind')!r} "
                                   f"field, not a {signal.kind!r} field")
-            if meta.get("signal", {}).get("shape") != signal.metadata().get("shape"):
-                raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to a {signal.kind} of another shape")
+            differs = _signal_difference(meta.get("signal", {}), signal.metadata())
+            if differs:
+                raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to {differs}; give the run's "
+                                  "source and options, or fit into another --out")
             was = meta.get("preset", self.preset)
             if self.preset not in (was, type(self).preset):  # an explicit --preset that is not the run's
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds a {was!r} run, not {self.preset!r}; "
@@ -135,6 +154,23 @@ class _Fit:
             keep_train_state=self.keep_train_state,
         )
         return fit(field, signal, cfg, preset.optim, out_dir=self.out, resume=self.resume, meta={"preset": preset.name})
+
+
+def _signal_difference(stored: dict, now: dict) -> str | None:
+    """How the signal a run was fitted to (``stored``, from its field.json) differs from ``now``, in words;
+    None when they are the same signal with the same options (a source path compares by the file it names)."""
+    from .train import absolute_source
+
+    now = json.loads(json.dumps(absolute_source(now), default=float))  # as field.json holds it
+    for key in sorted(set(stored) | set(now)):
+        a, b = stored.get(key), now.get(key)
+        if key == "source" and isinstance(a, str) and isinstance(b, str) and Path(a).exists() and Path(b).exists():
+            a, b = str(Path(a).resolve()), str(Path(b).resolve())
+        if a != b:
+            if key in ("cameras", "render") or len(repr(a)) > 80:
+                return f"other {key}"
+            return f"{key} {a}, not {b}"
+    return None
 
 
 @dataclass
@@ -989,9 +1025,11 @@ class Presets:
         for kind, cls in FIT_KINDS.items():
             defaults.setdefault(cls.preset, []).append(kind)
         for kinds_, group in groups.items():
-            print(f"for {', '.join(kinds_)} (inrkit fit {'|'.join(kinds_)} --preset NAME):")
+            auto = " (the default, auto: ngp on a GPU, tensorf on a CPU)" if "nerf" in kinds_ else ""
+            print(f"for {', '.join(kinds_)} (inrkit fit {'|'.join(kinds_)} --preset NAME){auto}:")
             for p in group:
-                note = "" if p.name not in defaults else f" [default of fit {'|'.join(defaults[p.name])}]"
+                kinds_default = [k for k in defaults.get(p.name, []) if k in p.kinds]
+                note = f" [default of fit {'|'.join(kinds_default)}]" if kinds_default else ""
                 print(f"  {p.name:14s} {p.description}{note}")
             print()
 
@@ -1298,8 +1336,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `inrkit presets | head`
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("inrkit: interrupted; checkpoints already written are intact", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        saved = f": {e}" if str(e) else "; checkpoints already written are intact"
+        print(f"inrkit: interrupted{saved}", file=sys.stderr)
         return 130
     except (MemoryError, RuntimeError) as e:
         if isinstance(e, RuntimeError) and not _out_of_memory(e):

@@ -90,6 +90,9 @@ class Bar:
             self._line()
 
     def _line(self) -> None:
+        if (self.completed, self.text) == getattr(self, "_printed", None):
+            return  # the same line again (an update and then the close)
+        self._printed = (self.completed, self.text)
         self.last_line = time.perf_counter()
         elapsed = self.last_line - self.start
         done = ""

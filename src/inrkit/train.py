@@ -165,6 +165,8 @@ def fit(
         raise InrkitError(f"batch size must be a positive number of samples (0: automatic), got {cfg.batch_size}")
     if cfg.eval_every < 1:
         raise InrkitError(f"eval-every must be a positive number of steps, got {cfg.eval_every}")
+    if cfg.checkpoint_every < 0:
+        raise InrkitError(f"checkpoint-every must be a number of steps (0: only at the end), got {cfg.checkpoint_every}")
     check_seed(cfg.seed)
     if not (0 < optim.lr < math.inf):
         raise InrkitError(f"learning rate must be a positive finite number, got {optim.lr}")
@@ -203,6 +205,8 @@ def fit(
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"].cpu())  # generator states are CPU byte tensors on every device
         step, seconds, history = state["step"], state["seconds"], state["history"]
+        if step >= cfg.steps:
+            raise InrkitError(f"{str(out_dir)!r} is already at step {step}; ask for more --steps to continue it")
 
     # What can be computed once for fixed coordinates is computed once (and counted as training time).
     t_setup = time.perf_counter()
@@ -300,6 +304,12 @@ def fit(
             if out_dir is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not done:
                 checkpoint()
             progress.update(step, seconds, last_metric, loss_value)
+    except KeyboardInterrupt:  # keep what was trained: --resume continues from here
+        if out_dir is not None and step > 0:
+            progress.close()
+            checkpoint()
+            raise KeyboardInterrupt(f"step {step} saved in {out_dir}; --resume continues it") from None
+        raise
     finally:
         progress.close()
         if threads is not None:
@@ -434,8 +444,11 @@ def _maybe_compile(net: torch.nn.Module, cfg: FitConfig, device: torch.device):
     # auto: the families whose compiled training is tested (complex-valued WIRE and the MFNs are not).
     widths = [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)]
     known = isinstance(net, (MLP, Siren))
+    # Not under a time budget: compiling takes 5-20 s on a CPU, counted as training time, which a short
+    # budget cannot win back (ffn-gauss with --time-budget 5: 1 step compiled against 12 plain).
     wanted = cfg.compile == "on" or (
         cfg.compile == "auto" and known and max(widths, default=0) >= 128 and cfg.steps >= 200
+        and not cfg.time_budget
     )
     if not wanted or cfg.compile == "off":
         return net

@@ -336,7 +336,7 @@ class ShapeSignal:
                 raise InrkitError(
                     f"{data.name!r} does not enclose a volume (it is open, non-manifold or a single sheet: "
                     f"{100 * ambiguous:.0f}% of points are neither inside nor outside); signed distances and "
-                    "occupancy need a closed mesh"
+                    "occupancy need a closed mesh; fit its surface with `inrkit fit sdf --mode pointcloud`"
                 )
             self.inside_uniform, self.inside_near = inside, self._winding(near) > 0.5
         if mode in ("mesh", "occupancy"):
