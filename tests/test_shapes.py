@@ -270,7 +270,7 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["fit", "image", "sample:camera", "--size", "16x16", "--steps", "2", "--out", str(img),
                  "--no-progress", "--preset", "relu"]) == 0
     assert main(["mesh", str(img)]) == 2
-    assert "holds a 'image' field" in capsys.readouterr().err
+    assert "holds a field of kind 'image'" in capsys.readouterr().err
     assert main(["mesh", str(img), "--out", str(tmp_path / "m.xyz")]) == 2
     assert "expected a name ending in" in capsys.readouterr().err
 

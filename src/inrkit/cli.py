@@ -121,8 +121,8 @@ class _Fit:
                 raise InrkitError(f"cannot resume: {str(self.out)!r} holds no {TRAIN_STATE}")
             meta = load_meta(self.out)
             if meta.get("signal", {}).get("kind") != signal.kind:
-                raise InrkitError(f"cannot resume: {str(self.out)!r} holds a {meta.get('signal', {}).get('kind')!r} "
-                                  f"field, not a {signal.kind!r} field")
+                raise InrkitError(f"cannot resume: {str(self.out)!r} holds a field of kind "
+                                  f"{meta.get('signal', {}).get('kind')!r}, not {signal.kind!r}")
             differs = _signal_difference(meta.get("signal", {}), signal.metadata())
             if differs:
                 raise InrkitError(f"cannot resume: {str(self.out)!r} was fitted to {differs}; give the run's "
@@ -726,7 +726,7 @@ class Render:
         field = load(self.checkpoint, device=pick_device(self.device))
         kind = field.meta.get("signal", {}).get("kind")
         if kind not in RENDERERS:
-            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; render handles {', '.join(RENDERERS)}")
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a field of kind {kind!r}; render handles {', '.join(RENDERERS)}")
         RENDERERS[kind](self, field)
 
     def render(self, field, **override):
@@ -832,7 +832,7 @@ class Mesh:
             raise InrkitError(f"cannot write a mesh as {out.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
         kind = load_meta(self.checkpoint).get("signal", {}).get("kind")
         if kind not in ("sdf", "occupancy", "nerf"):
-            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; mesh handles sdf, occupancy and nerf fields")
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a field of kind {kind!r}; mesh handles sdf, occupancy and nerf fields")
         if kind == "nerf" and self.level is not None and not self.level > 0:
             raise InrkitError(f"a density level must be positive, got {self.level}")
         output_folder_exists(out)
@@ -1265,7 +1265,7 @@ class Eval:
         field = load(self.checkpoint, device=pick_device(self.device))
         kind = field.meta.get("signal", {}).get("kind")
         if kind != "nerf":
-            raise InrkitError(f"{str(self.checkpoint)!r} holds a {kind!r} field; eval scores NeRF fields")
+            raise InrkitError(f"{str(self.checkpoint)!r} holds a field of kind {kind!r}; eval scores NeRF fields")
         folder = self.checkpoint / f"eval_{self.split}"
         result = evaluate_views(field, self.split, self.data, self.downscale, self.chunk_size, out_dir=folder)
         write_json(self.checkpoint / f"eval_{self.split}.json", result)

@@ -7,6 +7,8 @@ divided by 255 and 65535; channels are kept (grey 1, grey+alpha 2, RGB 3, RGBA 4
 """
 from __future__ import annotations
 
+import warnings
+
 from pathlib import Path
 from typing import Callable
 
@@ -142,6 +144,10 @@ def load_image(source: str, size: tuple[int, int] | None = None, train_stride: i
         from skimage.transform import resize
 
         w, h = size
+        h0, w0 = image.shape[:2]
+        if abs((w / h) / (w0 / h0) - 1) > 0.01:
+            warnings.warn(f"--size {w}x{h} stretches the {w0}x{h0} image {(w / h) / (w0 / h0):.2f}x horizontally "
+                          f"(it is fitted so; {w}x{max(1, round(w * h0 / w0))} keeps its shape)")
         image = resize(image, (h, w), order=1, anti_aliasing=True, preserve_range=True).astype(np.float32)
     return ImageSignal(image, name=source, train_stride=train_stride, bit_depth=bits)
 
