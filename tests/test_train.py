@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import inrkit
+from inrkit.signals.base import Signal
 from inrkit import InrkitError
 from inrkit.encodings import EncodingConfig
 from inrkit.fields import FieldConfig
@@ -197,10 +198,11 @@ def test_reuse_freed_memory_takes_effect_on_glibc():
     assert reuse_freed_memory() is True
 
 
-class _BlurredLine:
+class _BlurredLine(Signal):
     """A 1D signal seen only through a fixed blur (a forward model): the fit loop's ``loss`` protocol."""
 
-    kind, in_dim, out_dim, resolution, metric, output_name = "blurred-line", 1, 1, 64, "rel_error", "recon.npy"
+    kind, in_dim, out_dim, metric, output_name = "blurred-line", 1, 1, "rel_error", "recon.npy"
+    resolution = 64
 
     def __init__(self):
         self.x = torch.linspace(-1, 1, 64).unsqueeze(-1)  # (64, 1)
@@ -291,3 +293,33 @@ def test_plain_progress_lines_off_a_terminal(small, capsys, monkeypatch):
     assert len(lines) >= 6
     assert "step 1/6" in lines[0] and "PSNR" not in lines[0]  # no metric before the first evaluation
     assert "step 3/6  PSNR" in lines[2] and "100%" in lines[-1]
+
+
+def test_fit_takes_only_signals(fast):
+    field, optim = _ngp(inrkit.load_image("sample:camera", size=(8, 8)))
+    with pytest.raises(inrkit.InrkitError, match="fit takes an inrkit signal"):
+        inrkit.fit(field, object(), fast(steps=1), optim)
+
+
+def test_every_signal_keeps_the_contract():
+    """Every kind's signal class derives from Signal, and has nothing abstract left."""
+    from inrkit.signals import audio, ct, image, mri, nerf, poisson, shape, video, volume
+    from inrkit.signals.base import SampledSignal
+
+    classes = [image.ImageSignal, audio.AudioSignal, video.VideoSignal, volume.VolumeSignal, ct.CTSignal,
+               mri.MRISignal, poisson.PoissonSignal, shape.ShapeSignal, nerf.NerfSignal]
+    for cls in classes:
+        assert issubclass(cls, Signal) and not cls.__abstractmethods__, cls
+    assert {c for c in classes if issubclass(c, SampledSignal)} == {
+        image.ImageSignal, audio.AudioSignal, video.VideoSignal, volume.VolumeSignal}
+
+
+def test_a_sampled_signals_own_loss_is_the_mse_on_a_batch():
+    sig = inrkit.load_image("sample:camera", size=(8, 8))
+    field, _ = _ngp(sig)
+    gen = torch.Generator().manual_seed(0)
+    coords, values = sig.train_data()
+    with torch.no_grad():
+        full = torch.nn.functional.mse_loss(field(coords), values)
+        assert torch.allclose(sig.loss(field, 0, 64, gen), full)  # 64 pixels: all of them
+        assert sig.loss(field, 0, 16, gen).shape == ()

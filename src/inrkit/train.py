@@ -4,23 +4,11 @@ Sample coordinates, compare the field to the observations, step Adam; evaluate
 every ``eval_every`` steps, checkpoint every ``checkpoint_every`` steps, stop at
 ``steps`` or when the training time reaches ``time_budget``.
 
-A signal tells the loop what it needs through a small protocol:
-
-- ``kind``, ``in_dim``, ``out_dim``, ``resolution`` (samples across the
-  finest axis; hash grids and BACON size themselves by it), ``metadata()``;
-- ``predict(field, device)`` -> a prediction, ``evaluate(pred, full)`` -> a dict
-  of metrics, ``save(path, pred)`` writes it;
-- either ``train_data()`` -> ``(coords (N, in_dim), values (N, out_dim))``, which
-  the field is fitted to directly (MSE), or, for signals observed through a
-  forward model (projections, k-space, derivatives, shapes, rays),
-  ``loss(field, step, batch_size, generator)`` -> a scalar tensor: the signal
-  draws its own batch from ``generator`` and applies its forward model;
-- optionally ``metric`` (the key of ``evaluate``'s dict logged in the history and
-  the progress bar, default ``"psnr"``), ``output_name`` (the reconstruction's
-  file name in the output folder, default ``"reconstruction.png"``) and
-  ``batch_unit`` (what ``batch_size`` counts, e.g. ``"rays"``: the progress bar
-  then shows that unit per second of training, forward, backward and step
-  included, and the metrics hold ``{batch_unit}_per_second``).
+What the loop needs from a signal is declared in :mod:`inrkit.signals.base`
+(:class:`~inrkit.signals.base.Signal`): a :class:`~inrkit.signals.base.SampledSignal`
+(image, sound, volume, clip) is fitted to its ``train_data()`` directly (MSE, full batch
+with the encoding's cache where it fits), any other signal through its own
+``loss(field, step, batch_size, generator)``.
 """
 from __future__ import annotations
 
@@ -47,6 +35,7 @@ from .fields import OUTPUTS, Field, FieldConfig
 from .networks import MLP, Siren
 from .presets import OptimConfig
 from .progress import Bar, silenced, status
+from .signals.base import SampledSignal, Signal
 from .threads import ThreadGovernor
 
 __all__ = ["FitConfig", "FitResult", "fit", "make_field", "pick_device"]
@@ -116,7 +105,7 @@ def make_field(cfg: FieldConfig, signal, seed: int = 0) -> Field:
     BACON's band limit follows ``resolution`` (the training samples' Nyquist)."""
     cfg = FieldConfig.from_dict(cfg.to_dict())
     if cfg.encoding.kind == "hashgrid" and cfg.encoding.finest_resolution <= 0:
-        finest = getattr(signal, "grid_resolution", signal.resolution)
+        finest = getattr(signal, "grid_resolution", signal.resolution)  # any object with a resolution
         cfg.encoding.finest_resolution = max(int(finest), cfg.encoding.base_resolution)
     if cfg.network.kind == "bacon" and cfg.network.max_frequency <= 0:
         cfg.network.max_frequency = signal.resolution / 4  # Nyquist of `resolution` samples across [-1, 1]
@@ -177,15 +166,19 @@ def fit(
     field = field.to(device)
     if device.type == "cpu" and cfg.reuse_cpu_memory:
         reuse_freed_memory()
-    signal_loss = getattr(signal, "loss", None)  # a forward model: the signal computes the loss
-    metric = getattr(signal, "metric", "psnr")
-    batch_unit = getattr(signal, "batch_unit", None)
+    if not isinstance(signal, Signal):
+        raise InrkitError(f"fit takes an inrkit signal (a subclass of inrkit.signals.base.Signal), "
+                          f"got a {type(signal).__name__}")
+    # Samples of the field (images, sounds, ...) are fitted directly, with what can be cached cached;
+    # a forward model (projections, k-space, rays, ...) computes its own loss.
+    signal_loss = None if isinstance(signal, SampledSignal) else signal.loss
+    metric, batch_unit = signal.metric, signal.batch_unit
     if signal_loss is None:
         coords, values = (t.to(device) for t in signal.train_data())  # (N, in_dim), (N, out_dim)
         n = coords.shape[0]
         batch_size = cfg.batch_size or auto_batch_size(field, n, device, timed=bool(cfg.time_budget))
     else:
-        batch_size = cfg.batch_size or getattr(signal, "default_batch_size", 1 << 14)
+        batch_size = cfg.batch_size or signal.default_batch_size
     opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
     lr_factor(optim, 0.0)  # rejects an unknown schedule before any work
 
@@ -346,7 +339,7 @@ def fit(
                 from .plots import training_curve
 
                 training_curve(history, metric, out_dir / "training.png")
-                signal.save(out_dir / getattr(signal, "output_name", "reconstruction.png"), pred)
+                signal.save(out_dir / signal.output_name, pred)
     return FitResult(field, history, metrics, pred)
 
 

@@ -24,6 +24,7 @@ from .. import metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
 from ..io import atomic_path, input_file
+from .base import SampledSignal
 
 __all__ = ["AudioSignal", "AUDIO_SAMPLES", "WRITABLE", "load_audio", "save_audio", "render_audio", "resample_field",
            "snr", "synth_sample"]
@@ -184,7 +185,7 @@ def snr(pred: np.ndarray, target: np.ndarray) -> float:
     return float("-inf") if power == 0 else 10 * math.log10(power / err)
 
 
-class AudioSignal:
+class AudioSignal(SampledSignal):
     """A clip ``samples: (N, C)`` float32 in [-1, 1] at ``rate`` Hz; coordinates ``t: (N, 1)`` at sample centres.
 
     ``start``: seconds into the source where the clip begins (0 unless part of a file was loaded).

@@ -31,6 +31,7 @@ import torch
 from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid
+from .base import Signal
 
 __all__ = ["CTSignal", "load_ct", "project", "ray_points", "view_angles"]
 
@@ -151,7 +152,7 @@ def _read_sinogram(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return sino, theta
 
 
-class CTSignal:
+class CTSignal(Signal):
     """A parallel-beam CT problem: ``sinogram (N, V)`` at angles ``theta (V,)`` degrees, of an
     unseen ``image (N, N)`` in [0, 1] (None when only a sinogram was given).
 

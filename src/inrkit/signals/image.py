@@ -19,6 +19,7 @@ from .. import metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
 from ..io import atomic_path, input_file
+from .base import SampledSignal
 
 __all__ = ["ImageSignal", "SAMPLES", "READABLE", "WRITABLE", "load_image", "save_image", "parse_size"]
 
@@ -180,7 +181,7 @@ def to_uint8(y: torch.Tensor) -> np.ndarray:
     return (y.float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
 
 
-class ImageSignal:
+class ImageSignal(SampledSignal):
     """An image with its training pixels (every ``train_stride``-th row and column).
 
     ``image: (H, W, C)`` float32 in [0, 1].

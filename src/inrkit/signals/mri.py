@@ -32,6 +32,7 @@ from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
 from .image import READABLE, load_image
+from .base import Signal
 
 __all__ = ["MRISignal", "load_mri", "sampling_mask"]
 
@@ -97,7 +98,7 @@ def _nbytes(state) -> int:
     return total
 
 
-class MRISignal:
+class MRISignal(Signal):
     """``image``: ``(H, W)`` or ``(n0, n1, n2)`` float32 in [0, 1], observed through ``mask · F image``.
 
     ``mask``: bool over the phase-encoding axes (all but the last); ``kspace``: the observed

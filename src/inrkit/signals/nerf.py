@@ -27,6 +27,7 @@ from ..nerf.datasets import NerfDataset
 from ..nerf.occupancy import OccupancyGrid
 from ..nerf.rendering import composite, render_chunked, render_weights
 from ..nerf.sampling import importance_samples, intervals_from_points, ray_aabb, stratified_samples
+from .base import Signal
 
 __all__ = ["NerfRenderConfig", "NerfSignal", "parse_background", "grid_for_field", "depth_image", "depth_range",
            "save_view"]
@@ -114,7 +115,7 @@ def grid_for_field(field, render: NerfRenderConfig, device, seed: int = 0, passe
     return grid
 
 
-class NerfSignal:
+class NerfSignal(Signal):
     """Posed training views and held-out views of one scene.
 
     ``train``, ``test``: :class:`NerfDataset`; ``background``: the colour the
@@ -135,7 +136,7 @@ class NerfSignal:
             raise InrkitError("a scene needs at least one training and one held-out view")
         self.train, self.test, self.render = train, test, render
         self.background = tuple(float(v) for v in background)
-        self.resolution = max(train.height, train.width)
+        self._resolution = max(train.height, train.width)
         self.eval_views = eval_views
         self.downscale = 1  # recorded in the metadata so `inrkit eval` reloads views at the same size
         self.grid: OccupancyGrid | None = None
@@ -284,6 +285,11 @@ class NerfSignal:
         if im.shape[-1] == 4:
             im = im[..., :3] * im[..., 3:] + np.asarray(self.background, np.float32) * (1 - im[..., 3:])
         return im
+
+    @property
+    def resolution(self) -> int:
+        """Pixels across the training views' larger side."""
+        return self._resolution
 
     def predict(self, field, device=None):
         return _Prediction(self, field)

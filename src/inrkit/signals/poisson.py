@@ -36,6 +36,7 @@ from ..diffops import gradient, laplacian
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
 from .image import load_image, save_image
+from .base import Signal
 
 __all__ = ["PoissonSignal", "load_poisson", "image_derivatives", "align", "MODES"]
 
@@ -102,7 +103,7 @@ def load_poisson(source: str, mode: str = "gradient", size: tuple[int, int] | No
     return PoissonSignal(img[..., 0], mode, name=source)
 
 
-class PoissonSignal:
+class PoissonSignal(Signal):
     """A grey ``image: (H, W)`` in [0, 1] seen only through its gradient or Laplacian (``mode``)."""
 
     kind = "poisson"

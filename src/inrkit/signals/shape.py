@@ -46,6 +46,7 @@ from ..grids import evaluate_points
 from ..io import atomic_path, input_file, output_folder_exists
 from ..nerf.rendering import render_chunked
 from ..nerf.sampling import ray_aabb
+from .base import Signal
 
 __all__ = [
     "SHAPES",
@@ -238,7 +239,7 @@ def shape_function(field, kind: str) -> Callable[[torch.Tensor], torch.Tensor]:
     raise InrkitError(f"unknown shape kind {kind!r}; expected sdf or occupancy")
 
 
-class ShapeSignal:
+class ShapeSignal(Signal):
     """A shape to fit: a mesh or an oriented point cloud, with its forward model (``loss``).
 
     Args:
@@ -301,7 +302,7 @@ class ShapeSignal:
         self.data, self.mode = data, mode
         self.kind = "occupancy" if mode == "occupancy" else "sdf"
         self.metric = "iou" if data.is_mesh else "chamfer_l1"
-        self.extent, self.resolution, self.mesh_resolution = extent, detail, mesh_resolution
+        self.extent, self.detail, self.mesh_resolution = extent, detail, mesh_resolution
         self.weights = weights or SdfLossWeights()
         self.fscore_ratio, self.seed = fscore_ratio, seed
         self.center, self.scale = normalisation(data, extent)
@@ -377,6 +378,11 @@ class ShapeSignal:
         return np.where(self._winding(p) > 0.5, -d, d)
 
     # -- the fit loop's protocol -----------------------------------------------------------------
+    @property
+    def resolution(self) -> int:
+        """The finest detail, in samples across the field's cube (``detail``): sizes hash grids."""
+        return self.detail
+
     def metadata(self) -> dict:
         lo, hi = self.data.bounds()
         return {
@@ -390,7 +396,7 @@ class ShapeSignal:
             "level": 0.0,
             "inside": "below" if self.kind == "sdf" else "above",
             "mesh_resolution": self.mesh_resolution,
-            "detail": self.resolution,
+            "detail": self.detail,
         }
 
     def _on(self, device) -> dict:

@@ -28,6 +28,7 @@ from ..grids import evaluate_grid, grid_coordinates
 from ..io import atomic_path
 from ..memory import available_memory
 from .image import READABLE
+from .base import SampledSignal
 
 __all__ = [
     "VideoSignal",
@@ -256,7 +257,7 @@ def save_video(path: str | Path, frames: np.ndarray, fps: float) -> Path:
     return path
 
 
-class VideoSignal:
+class VideoSignal(SampledSignal):
     """A clip ``frames: (T, H, W, C)`` uint8 at ``fps``; coordinates ``(x, y, t)`` at pixel and frame centres."""
 
     kind = "video"

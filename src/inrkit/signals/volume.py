@@ -25,6 +25,7 @@ from .. import metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid
 from ..io import atomic_path, input_file
+from .base import SampledSignal
 
 __all__ = [
     "VOLUME_SAMPLES",
@@ -299,7 +300,7 @@ def save_slices(path: str | Path, rows: list[np.ndarray], voxel_size=None, nifti
     return False
 
 
-class VolumeSignal:
+class VolumeSignal(SampledSignal):
     """A volume ``(n0, n1, n2)`` float32 in [0, 1], fitted voxel by voxel (random voxel batches).
 
     ``value_range``: the original ``[min, max]``; ``affine``/``voxel_size``: from NIfTI, if any.
