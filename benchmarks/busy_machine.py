@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 def run(preset: str, threads: int, budget: float, out: Path) -> dict:
     cmd = [sys.executable, "-m", "inrkit.cli", "fit", "image", "sample:camera", "--size", "256x256", "--preset",
            preset, "--time-budget", str(budget), "--steps", "1000000", "--eval-every", "1000000", "--no-progress",
-           "--compile", "off", "--threads", str(threads), "--out", str(out), "--overwrite"]
+           "--compile", "off", "--batch-size", "65536", "--threads", str(threads), "--out", str(out), "--overwrite"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     m = json.loads((out / "metrics.json").read_text())
     return {"ms_per_step": 1000 * m["seconds"] / m["steps"], "steps": m["steps"], "threads_at_end": m["threads"]}
