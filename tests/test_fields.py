@@ -394,3 +394,20 @@ def test_radiance_config_round_trips_through_json(coarse):
         ra, sa = a(x, dirs)
         rb, sb = b(x, dirs)
     assert torch.equal(ra, rb) and torch.equal(sa, sb)
+
+
+def test_training_outputs_are_the_output_or_every_scale():
+    """The loop compares what the field trains with the samples: its output, or BACON's every scale."""
+    import inrkit
+
+    sig = inrkit.load_image("sample:camera", size=(16, 16))
+    ngp = inrkit.make_field(inrkit.get_preset("ngp").field, sig)
+    x = torch.rand(10, 2) * 2 - 1
+    with torch.no_grad():
+        (out,) = ngp.training_outputs(ngp.encoding(x))
+        assert torch.equal(out, ngp(x))
+    bacon = inrkit.make_field(inrkit.get_preset("bacon").field, sig)
+    with torch.no_grad():
+        scales = bacon.training_outputs(bacon.encoding(x))
+        assert len(scales) == 4 and all(s.shape == (10, 1) for s in scales)
+        assert torch.allclose(scales[-1], bacon(x), atol=1e-6)  # the finest scale is the field's output

@@ -45,6 +45,14 @@ class Field(nn.Module):
         """Network and output activation on encoded features ``h: (N, encoding.out_dim)``."""
         return OUTPUTS[self.output](self.network(h))
 
+    def training_outputs(self, h: torch.Tensor, network: nn.Module | None = None) -> list[torch.Tensor]:
+        """What a fit compares with the observed values, from encoded features ``h: (N, encoding.out_dim)``:
+        ``[output (N, out_dim)]``, or for a network trained at every scale (BACON's ``multiscale_loss``)
+        each scale's output. ``network`` stands in for :attr:`network` (e.g. its compiled form)."""
+        if getattr(self.network, "multiscale_loss", False):
+            return [OUTPUTS[self.output](o) for o in self.network.outputs(h)]
+        return [OUTPUTS[self.output]((network or self.network)(h))]
+
     def prepare(self, x: torch.Tensor):
         """Cacheable encoding work for fixed coordinates ``x: (N, in_dim)``."""
         return self.encoding.prepare(x)

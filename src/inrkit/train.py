@@ -29,9 +29,9 @@ from .checkpoint import TRAIN_STATE, save_checkpoint
 from .encodings import Identity
 from .errors import InrkitError
 from .io import atomic_path, output_folder, write_json
-from .losses import mse, multiscale_mse
+from .losses import multiscale_mse
 from .memory import available_memory
-from .fields import OUTPUTS, Field, FieldConfig
+from .fields import Field, FieldConfig
 from .networks import MLP, Siren
 from .presets import OptimConfig
 from .progress import Bar, silenced, status
@@ -218,10 +218,8 @@ def fit(
 
     train_net = _maybe_compile(field.network, cfg, device) if signal_loss is None else field.network
 
-    def loss_fn(h, target):
-        if getattr(field.network, "multiscale_loss", False):  # BACON: every scale fits the signal
-            return multiscale_mse([OUTPUTS[field.output](o) for o in field.network.outputs(h)], target)
-        return mse(OUTPUTS[field.output](train_net(h)), target)
+    def loss_fn(h, target):  # every output the field trains (BACON: one per scale) fits the samples
+        return multiscale_mse(field.training_outputs(h, train_net), target)
 
     run_meta = dict(meta or {})
     run_meta.update(signal=absolute_source(signal.metadata()), fit={**dataclasses.asdict(cfg), "batch_size": batch_size},
