@@ -168,3 +168,14 @@ def test_an_interrupted_fit_keeps_what_it_trained(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(inrkit.train.FitProgress, "update", real)
     assert main(["fit", "image", "--size", "24x16", "--steps", "8", "--no-progress", "--out", "r", "--resume"]) == 0
     assert json.loads(Path("r/field.json").read_text())["step"] == 8
+
+
+def test_resume_without_out_finds_the_run_by_its_source(tmp_path, monkeypatch):
+    """A folder named after the camera but holding (via --out --overwrite) another image is not resumed for it."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "image", *QUICK]) == 0  # runs/image-camera-1: the camera
+    assert main(["fit", "image", *QUICK]) == 0  # runs/image-camera-2
+    assert main(["fit", "image", "sample:brick", *QUICK, "--out", "runs/image-camera-2", "--overwrite"]) == 0
+    assert latest_run_folder("image", "sample:camera") == Path("runs/image-camera-1")
+    assert main(["fit", "image", "--size", "24x16", "--steps", "5", "--no-progress", "--resume"]) == 0
+    assert json.loads(Path("runs/image-camera-1/field.json").read_text())["step"] == 5

@@ -968,6 +968,12 @@ def info_rows(meta: dict, m: dict) -> list[tuple[str, str]]:
         ssim = f", SSIM {m['ssim']:.4f}" if m.get("ssim") is not None else ""
         where = f" over {m['views']} test views" if kind == "nerf" and "views" in m else ""
         rows.append(("quality", f"PSNR {m['psnr']:.2f} dB{ssim}{where}"))
+        if "psnr_fbp" in m:  # CT: against filtered back-projection from the same views
+            rows.append(("baseline", f"FBP from {m.get('views')} views: PSNR {m['psnr_fbp']:.2f} dB, "
+                                     f"SSIM {m['ssim_fbp']:.4f}"))
+        if "psnr_zero_filled" in m:  # MRI: against the zero-filled inverse FFT
+            rows.append(("baseline", f"zero-filled at {m.get('acceleration', 0):g}x: PSNR "
+                                     f"{m['psnr_zero_filled']:.2f} dB, SSIM {m['ssim_zero_filled']:.4f}"))
     elif "projection_psnr" in m:
         rows.append(("quality", f"projection PSNR {m['projection_psnr']:.2f} dB"))
     rows.append(("inrkit", meta.get("inrkit_version")))

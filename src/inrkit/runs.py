@@ -68,9 +68,27 @@ def new_run_folder(kind: str, source: str, root: Path = RUNS) -> Path:
 
 
 def latest_run_folder(kind: str, source: str, root: Path = RUNS) -> Path | None:
-    """The newest ``root/<kind>-<name>-<n>``, None when there is none (what ``--resume`` continues)."""
-    found = _numbered(Path(root), run_name(kind, source))
-    return found[-1][1] if found else None
+    """The newest ``root/<kind>-<name>-<n>`` that holds a run of ``source`` (by its field.json; a folder
+    with no run yet counts by its name), None when there is none: what ``--resume`` continues."""
+    for _, folder in reversed(_numbered(Path(root), run_name(kind, source))):
+        if not (folder / META).exists():
+            return folder
+        try:
+            was = load_meta(folder).get("signal", {}).get("source")
+        except InrkitError:
+            continue
+        if _same_source(was, source):
+            return folder
+    return None
+
+
+def _same_source(a, b) -> bool:
+    if a == b:
+        return True
+    try:
+        return Path(a).exists() and Path(b).exists() and Path(a).resolve() == Path(b).resolve()
+    except (TypeError, OSError):
+        return False
 
 
 def claim_folder(out: Path, kind: str, resume: bool, overwrite: bool) -> None:
