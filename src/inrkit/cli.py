@@ -81,8 +81,7 @@ class _Fit:
                     raise InrkitError(f"cannot resume: there is no earlier {kind} run of {self.source_name()!r} "
                                       "in runs/; name its folder with --out")
             else:
-                self.out = new_run_folder(kind, self.source_name())
-                claim_folder(self.out, kind, False, False)
+                self.out = new_run_folder(kind, self.source_name())  # a fresh name: nothing there to claim
                 output_folder(self.out)
                 link_latest(self.out)
         claim_folder(self.out, kind, self.resume, self.overwrite)
@@ -159,14 +158,13 @@ class _Fit:
 def _signal_difference(stored: dict, now: dict) -> str | None:
     """How the signal a run was fitted to (``stored``, from its field.json) differs from ``now``, in words;
     None when they are the same signal with the same options (a source path compares by the file it names)."""
+    from .runs import same_source
     from .train import absolute_source
 
     now = json.loads(json.dumps(absolute_source(now), default=float))  # as field.json holds it
     for key in sorted(set(stored) | set(now)):
         a, b = stored.get(key), now.get(key)
-        if key == "source" and isinstance(a, str) and isinstance(b, str) and Path(a).exists() and Path(b).exists():
-            a, b = str(Path(a).resolve()), str(Path(b).resolve())
-        if a != b:
+        if a != b and not (key == "source" and same_source(a, b)):
             if key in ("cameras", "render") or len(repr(a)) > 80:
                 return f"other {key}"
             return f"{key} {a}, not {b}"

@@ -67,6 +67,7 @@ class Bar:
         self.interval = INTERVAL if interval is None else interval
         self.start = self.last_line = time.perf_counter()
         self.completed, self.text, self.live = 0.0, "", None
+        self._printed = None  # the last plain line's (completed, text): not printed twice
         if enabled and is_terminal() and _LIVE:  # one live display at a time: a bar inside a bar is silent
             self.enabled = False
         elif enabled and is_terminal():
@@ -90,7 +91,7 @@ class Bar:
             self._line()
 
     def _line(self) -> None:
-        if (self.completed, self.text) == getattr(self, "_printed", None):
+        if (self.completed, self.text) == self._printed:
             return  # the same line again (an update and then the close)
         self._printed = (self.completed, self.text)
         self.last_line = time.perf_counter()

@@ -25,7 +25,7 @@ from .checkpoint import META, load_meta
 from .errors import InrkitError
 
 __all__ = ["RUNS", "LATEST", "RUN_FILES", "run_name", "new_run_folder", "latest_run_folder", "claim_folder",
-           "link_latest"]
+           "link_latest", "same_source"]
 
 RUNS = Path("runs")
 LATEST = "latest"
@@ -77,12 +77,13 @@ def latest_run_folder(kind: str, source: str, root: Path = RUNS) -> Path | None:
             was = load_meta(folder).get("signal", {}).get("source")
         except InrkitError:
             continue
-        if _same_source(was, source):
+        if same_source(was, source):
             return folder
     return None
 
 
-def _same_source(a, b) -> bool:
+def same_source(a, b) -> bool:
+    """Whether two recorded sources name the same data: equal names, or paths to the same file or folder."""
     if a == b:
         return True
     try:
