@@ -11,9 +11,9 @@ import torch
 import inrkit
 from inrkit import InrkitError
 from inrkit.cli import main
-from inrkit.encodings import EncodingConfig
+from inrkit.encodings import HashGridConfig
 from inrkit.fields import FieldConfig
-from inrkit.networks import NetworkConfig
+from inrkit.networks import MLPConfig
 from inrkit.signals.audio import AUDIO_SAMPLES, AudioSignal, load_audio, snr
 
 
@@ -64,8 +64,8 @@ def test_metrics_closed_form():
 
 
 def _small_field(signal):
-    cfg = FieldConfig(EncodingConfig("hashgrid", n_levels=8, n_features=2, log2_hashmap_size=12, base_resolution=8,
-                                     finest_resolution=0), NetworkConfig("mlp", width=32, depth=2))
+    cfg = FieldConfig(HashGridConfig(n_levels=8, n_features=2, log2_hashmap_size=12, base_resolution=8,
+                                     finest_resolution=0), MLPConfig(width=32, depth=2))
     return inrkit.make_field(cfg, signal, seed=0)
 
 

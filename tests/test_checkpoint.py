@@ -11,18 +11,18 @@ import torch
 import inrkit
 from inrkit import checkpoint
 from inrkit.checkpoint import META, TRAIN_STATE, WEIGHTS, checkpoint_folder, load, load_meta, save_checkpoint
-from inrkit.encodings import EncodingConfig
+from inrkit.encodings import GaussianFourierConfig, HashGridConfig, SHConfig
 from inrkit.errors import InrkitError
 from inrkit.fields import FieldConfig, RadianceField, RadianceFieldConfig
-from inrkit.networks import NetworkConfig
+from inrkit.networks import MLPConfig
 
-HASH = EncodingConfig("hashgrid", n_levels=4, n_features=2, log2_hashmap_size=8, base_resolution=2,
+HASH = HashGridConfig(n_levels=4, n_features=2, log2_hashmap_size=8, base_resolution=2,
                       finest_resolution=32)
 
 
 def _field(width=16, output="sigmoid", seed=0, encoding=HASH, in_dim=2, out_dim=3):
     torch.manual_seed(seed)
-    f = FieldConfig(encoding, NetworkConfig("mlp", width=width, depth=2, skips=(1,)), output=output).build(
+    f = FieldConfig(encoding, MLPConfig(width=width, depth=2, skips=(1,)), output=output).build(
         in_dim, out_dim)
     with torch.no_grad():  # move the hash table off its tiny initialisation, so it matters
         f.encoding.table.normal_(0, 0.5) if hasattr(f.encoding, "table") else None
@@ -47,7 +47,7 @@ def _one_sentence_naming(err: pytest.ExceptionInfo, path) -> str:
 # --------------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize("encoding", [HASH, EncodingConfig("gaussian", m=8, sigma=3.0, seed=5)])
+@pytest.mark.parametrize("encoding", [HASH, GaussianFourierConfig(m=8, sigma=3.0, seed=5)])
 def test_round_trip_reproduces_outputs_exactly(tmp_path, encoding):
     f = _field(encoding=encoding)
     save_checkpoint(tmp_path, f, {"signal": {"kind": "image", "shape": [4, 5]}})
@@ -65,10 +65,10 @@ def test_round_trip_reproduces_outputs_exactly(tmp_path, encoding):
 
 def test_round_trip_of_a_radiance_field_with_a_coarse_network(tmp_path):
     cfg = RadianceFieldConfig(
-        EncodingConfig("hashgrid", n_levels=3, n_features=2, log2_hashmap_size=9, base_resolution=2,
+        HashGridConfig(n_levels=3, n_features=2, log2_hashmap_size=9, base_resolution=2,
                        finest_resolution=16),
-        NetworkConfig("mlp", width=8, depth=1), 4, EncodingConfig("sh", degree=2),
-        NetworkConfig("mlp", width=8, depth=1), "softplus", coarse_network=True,
+        MLPConfig(width=8, depth=1), 4, SHConfig(degree=2),
+        MLPConfig(width=8, depth=1), "softplus", coarse_network=True,
     )
     torch.manual_seed(0)
     f = cfg.build()
@@ -372,3 +372,66 @@ def test_a_failing_meta_write_keeps_a_loadable_checkpoint(tmp_path):
     assert _files(tmp_path) == {WEIGHTS, META}
     with torch.no_grad():
         assert torch.equal(load(tmp_path)(_x()), f(_x()))
+
+
+# --------------------------------------------------------------------------- the flat form of inrkit 0.1.0 and 0.2.0
+
+V010 = Path(__file__).resolve().parent / "data" / "v0.1.0"
+MLP_64 = {"kind": "mlp", "width": 64, "activation": "relu", "skips": [], "init": "torch"}
+# What the fixtures' flat field configs read as: each component's own keys, nothing else.
+V010_FIELDS = {
+    "image": {"encoding": {"kind": "hashgrid", "n_levels": 16, "n_features": 2, "log2_hashmap_size": 19,
+                           "base_resolution": 16, "finest_resolution": 32, "seed": 0},
+              "network": {**MLP_64, "depth": 2}, "output": "identity"},
+    "audio": {"encoding": {"kind": "identity"},
+              "network": {"kind": "siren", "width": 64, "depth": 4, "first_omega": 3000.0, "hidden_omega": 30.0},
+              "output": "identity"},
+    "sdf": {"encoding": {"kind": "hashgrid", "n_levels": 8, "n_features": 2, "log2_hashmap_size": 12,
+                         "base_resolution": 16, "finest_resolution": 32, "seed": 0},
+            "network": {**MLP_64, "depth": 2}, "output": "identity"},
+    "nerf": {"type": "radiance", "encoding": {"kind": "vm", "n_components": 16, "resolution": 32, "seed": 0},
+             "network": {**MLP_64, "depth": 1}, "geo_features": 15, "direction": {"kind": "sh", "degree": 4},
+             "color_network": {**MLP_64, "depth": 2}, "density_activation": "exp", "coarse_network": False},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(V010_FIELDS))
+def test_the_flat_form_of_v010_fixtures_reads_as_each_components_own_keys(kind):
+    meta = load_meta(V010 / kind)
+    assert "field_format" not in meta and len(meta["field"]["encoding"]) == 13  # every kind's keys
+    assert checkpoint.read_flat_field(meta["field"]) == V010_FIELDS[kind]
+    cls = RadianceFieldConfig if kind == "nerf" else FieldConfig
+    cfg = cls.from_dict(checkpoint.read_flat_field(meta["field"]))
+    assert load(V010 / kind).config == cfg
+
+
+def test_new_checkpoints_write_field_format_2(tmp_path):
+    save_checkpoint(tmp_path, _field(), {})
+    meta = load_meta(tmp_path)
+    assert meta["field_format"] == checkpoint.FIELD_FORMAT == 2
+    assert set(meta["field"]["encoding"]) == {"kind", "n_levels", "n_features", "log2_hashmap_size",
+                                              "base_resolution", "finest_resolution", "seed"}
+
+
+def test_a_flat_wire_checkpoint_maps_its_renamed_keys(tmp_path):
+    from inrkit.networks import WireConfig
+
+    torch.manual_seed(0)
+    f = FieldConfig(GaussianFourierConfig(m=4, sigma=2.0, seed=3), WireConfig(width=8, depth=2, omega=7.0, sigma=9.0)
+                    ).build(2, 1)
+    save_checkpoint(tmp_path, f, {})
+    meta = json.loads((tmp_path / META).read_text())
+    del meta["field_format"]
+    # As 0.2.0 wrote it: WIRE's ω0 was hidden_omega and its s0 scale, beside every other kind's keys.
+    meta["field"]["encoding"] = {"kind": "gaussian", "n_frequencies": 10, "include_input": True, "m": 4, "scale": 6.0,
+                                 "sigma": 2.0, "n_levels": 16, "n_features": 2, "log2_hashmap_size": 19,
+                                 "base_resolution": 16, "finest_resolution": 0, "degree": 4, "seed": 3}
+    meta["field"]["network"] = {"kind": "wire", "width": 8, "depth": 2, "activation": "relu", "skips": [],
+                                "init": "torch", "first_omega": 30.0, "hidden_omega": 7.0, "scale": 9.0,
+                                "first_bias_scale": 20.0, "input_scale": 256.0, "alpha": 6.0, "max_frequency": 0.0,
+                                "seed": 0}
+    (tmp_path / META).write_text(json.dumps(meta))
+    g = load(tmp_path)
+    assert g.config == f.config and (g.network.omega, g.network.sigma) == (7.0, 9.0)
+    with torch.no_grad():
+        assert torch.equal(g(_x()), f(_x()))

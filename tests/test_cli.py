@@ -211,22 +211,3 @@ def test_input_and_output_path_checks(tmp_path):
     assert output_folder_exists(str(tmp_path / "x.png")) == tmp_path / "x.png"
     with pytest.raises(InrkitError, match="folder .* does not exist"):
         output_folder_exists(tmp_path / "no" / "x.png")
-
-
-def test_info_rows_name_what_each_kind_is_scored_against():
-    from inrkit.cli import info_rows
-
-    meta = {"field": {"encoding": {"kind": "hashgrid"}, "network": {"kind": "mlp", "depth": 2, "width": 64}},
-            "signal": {"kind": "ct", "source": "sample:shepp-logan", "shape": [64, 64, 1]}, "step": 30,
-            "preset": "ct", "params": 10}
-    m = {"psnr": 30.0, "ssim": 0.9, "psnr_fbp": 26.0, "ssim_fbp": 0.77, "views": 20, "seconds": 1.5, "device": "cpu",
-         "threads": 2}
-    rows = dict(info_rows(meta, m))
-    assert rows["baseline"] == "FBP from 20 views: PSNR 26.00 dB, SSIM 0.7700"
-    assert rows["training"] == "30 steps in 1.5 s on cpu (2 threads)"
-    assert rows["signal"] == "ct sample:shepp-logan, 64x64 pixels, 1 channel(s)"
-    audio = {**meta, "signal": {"kind": "audio", "source": "a.wav", "shape": [1000, 2], "sample_rate": 8000}}
-    rows = dict(info_rows(audio, {"psnr": 40.0, "snr": 20.0, "mse": 1e-4}))
-    assert rows["quality"] == "PSNR 40.00 dB, SNR 20.00 dB, MSE 0.0001" and "nan" not in str(rows)
-    mesh = {**meta, "signal": {"kind": "sdf", "source": "b.obj", "mode": "mesh", "shape": [2503, 4968]}}
-    assert dict(info_rows(mesh, {}))["signal"] == "sdf b.obj (mesh), 2,503 vertices, 4,968 faces"

@@ -15,9 +15,19 @@ from torch.func import functional_call
 
 from inrkit.encodings import (
     ENCODING_KINDS,
+    ENCODINGS,
+    BasicConfig,
     BasicFourier,
     Encoding,
     EncodingConfig,
+    FFNPositionalConfig,
+    GaussianFourierConfig,
+    HashGridConfig,
+    IdentityConfig,
+    PositionalConfig,
+    SHConfig,
+    TensorVM,
+    VMConfig,
     FFNPositional,
     GaussianFourier,
     HashGrid,
@@ -121,21 +131,18 @@ def test_prepare_then_encode_prepared_equals_forward(name, make, in_dim, out_dim
     ],
 )
 def test_config_build_each_kind(kind, cls, in_dim, out_dim):
-    cfg = EncodingConfig(
-        kind=kind,
-        n_frequencies=5,
-        include_input=False,
-        m=12,
-        scale=3.0,
-        sigma=2.5,
-        n_levels=3,
-        n_features=4,
-        log2_hashmap_size=8,
-        base_resolution=4,
-        finest_resolution=16,
-        degree=3,
-        seed=7,
-    )
+    cfg = {
+        "identity": IdentityConfig(),
+        "basic": BasicConfig(),
+        "positional": PositionalConfig(n_frequencies=5, include_input=False),
+        "ffn-positional": FFNPositionalConfig(m=12, scale=3.0),
+        "gaussian": GaussianFourierConfig(m=12, sigma=2.5, seed=7),
+        "hashgrid": HashGridConfig(n_levels=3, n_features=4, log2_hashmap_size=8, base_resolution=4,
+                                   finest_resolution=16, seed=7),
+        "sh": SHConfig(degree=3),
+    }[kind]
+    assert cfg.kind == kind and ENCODINGS[kind] is type(cfg)
+    assert EncodingConfig.from_dict(cfg.to_dict()) == cfg
     enc = cfg.build(in_dim)
     assert type(enc) is cls
     assert (enc.in_dim, enc.out_dim) == (in_dim, out_dim)
@@ -158,20 +165,47 @@ def test_config_build_each_kind(kind, cls, in_dim, out_dim):
 
 
 def test_config_kinds_list_is_complete():
-    for kind in ENCODING_KINDS:
-        cfg = EncodingConfig(kind=kind, finest_resolution=32, base_resolution=4, n_levels=2)
-        enc = cfg.build(3)
-        assert isinstance(enc, Encoding)
+    assert ENCODING_KINDS == ("identity", "basic", "positional", "ffn-positional", "gaussian", "hashgrid", "sh", "vm")
+    assert tuple(ENCODINGS) == ENCODING_KINDS
+    for kind, cls in ENCODINGS.items():
+        cfg = cls(finest_resolution=32) if kind == "hashgrid" else cls()
+        assert isinstance(cfg, EncodingConfig) and cfg.kind == kind
+        assert isinstance(cfg.build(3), Encoding)
+
+
+def test_config_vm_builds_tensorvm():
+    enc = VMConfig(n_components=3, resolution=5, seed=2).build(3)
+    assert type(enc) is TensorVM and (enc.n_components, enc.resolution, enc.out_dim) == (3, 5, 9)
+    torch.testing.assert_close(enc.planes, TensorVM(3, 3, 5, seed=2).planes, rtol=0, atol=0)
+
+
+def test_config_to_dict_holds_only_the_kinds_own_keys():
+    assert IdentityConfig().to_dict() == {"kind": "identity"}
+    assert GaussianFourierConfig(m=8).to_dict() == {"kind": "gaussian", "m": 8, "sigma": 10.0, "seed": 0}
+    assert VMConfig().to_dict() == {"kind": "vm", "n_components": 16, "resolution": 128, "seed": 0}
+    assert HashGridConfig.from_dict({"kind": "hashgrid", "n_levels": 3}) == HashGridConfig(n_levels=3)
 
 
 def test_config_unknown_kind_raises():
-    with pytest.raises(ValueError, match="unknown encoding kind"):
-        EncodingConfig(kind="wavelet").build(2)
+    with pytest.raises(ValueError, match="unknown encoding kind 'wavelet'"):
+        EncodingConfig.from_dict({"kind": "wavelet"})
+
+
+def test_config_key_of_another_kind_raises_naming_the_keys():
+    with pytest.raises(ValueError, match="'sigma'.*n_levels"):
+        EncodingConfig.from_dict({"kind": "hashgrid", "sigma": 3.0})
+    with pytest.raises(TypeError):
+        HashGridConfig(sigma=3.0)
+
+
+def test_config_base_cannot_be_built_directly():
+    with pytest.raises(TypeError, match="HashGridConfig"):
+        EncodingConfig("hashgrid", n_levels=4)
 
 
 def test_config_hashgrid_needs_finest_resolution():
     with pytest.raises(ValueError):
-        EncodingConfig(kind="hashgrid", finest_resolution=0).build(2)
+        HashGridConfig(finest_resolution=0).build(2)
 
 
 # --------------------------------------------------------------------------- gradients

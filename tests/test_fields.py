@@ -8,20 +8,21 @@ import numpy as np
 import pytest
 import torch
 
-from inrkit.encodings import EncodingConfig
+from inrkit.encodings import (GaussianFourierConfig, HashGridConfig, IdentityConfig, PositionalConfig, SHConfig,
+                              VMConfig)
 from inrkit.fields import OUTPUTS, Field, FieldConfig, RadianceField, RadianceFieldConfig
-from inrkit.networks import NetworkConfig
+from inrkit.networks import MLPConfig, SirenConfig
 
 # A hash grid with dense (coarse) and hashed (fine) levels: 2^8 rows hold (N + 1)^2 vertices up to N = 15.
-SMALL_HASH = EncodingConfig("hashgrid", n_levels=4, n_features=2, log2_hashmap_size=8, base_resolution=2,
+SMALL_HASH = HashGridConfig(n_levels=4, n_features=2, log2_hashmap_size=8, base_resolution=2,
                             finest_resolution=32)
-SMALL_MLP = NetworkConfig("mlp", width=16, depth=2)
+SMALL_MLP = MLPConfig(width=16, depth=2)
 
 CONFIGS = {
-    "identity-mlp": FieldConfig(EncodingConfig("identity"), SMALL_MLP),
-    "positional-siren": FieldConfig(EncodingConfig("positional", n_frequencies=3),
-                                    NetworkConfig("siren", width=16, depth=2)),
-    "gaussian-mlp": FieldConfig(EncodingConfig("gaussian", m=8, sigma=2.0), SMALL_MLP, output="sigmoid"),
+    "identity-mlp": FieldConfig(IdentityConfig(), SMALL_MLP),
+    "positional-siren": FieldConfig(PositionalConfig(n_frequencies=3),
+                                    SirenConfig(width=16, depth=2)),
+    "gaussian-mlp": FieldConfig(GaussianFourierConfig(m=8, sigma=2.0), SMALL_MLP, output="sigmoid"),
     "hashgrid-mlp": FieldConfig(SMALL_HASH, SMALL_MLP, output="tanh"),
 }
 
@@ -54,7 +55,7 @@ def test_forward_maps_any_leading_dims(name, lead, in_dim, out_dim):
 
 
 def test_n_params_counts_every_parameter():
-    f = FieldConfig(EncodingConfig("identity"), NetworkConfig("mlp", width=4, depth=1)).build(2, 3)
+    f = FieldConfig(IdentityConfig(), MLPConfig(width=4, depth=1)).build(2, 3)
     assert f.n_params() == (2 * 4 + 4) + (4 * 3 + 3)
 
 
@@ -75,7 +76,7 @@ def test_hand_outputs_cover_every_activation():
 @pytest.mark.parametrize("output", sorted(HAND_OUTPUTS))
 def test_output_activation_is_applied_to_the_network(output):
     torch.manual_seed(0)
-    f = FieldConfig(EncodingConfig("positional", n_frequencies=2), SMALL_MLP, output=output).build(2, 3)
+    f = FieldConfig(PositionalConfig(n_frequencies=2), SMALL_MLP, output=output).build(2, 3)
     x = _points(64, 2) * 3  # pre-activations of both signs
     with torch.no_grad():
         raw = f.network(f.encoding(x)).double().numpy()
@@ -86,14 +87,14 @@ def test_output_activation_is_applied_to_the_network(output):
 
 def test_sigmoid_output_in_open_unit_interval_and_identity_unbounded():
     torch.manual_seed(0)
-    big = NetworkConfig("mlp", width=16, depth=2)
-    sig = FieldConfig(EncodingConfig("gaussian", m=16, sigma=3.0), big, output="sigmoid").build(2, 2)
+    big = MLPConfig(width=16, depth=2)
+    sig = FieldConfig(GaussianFourierConfig(m=16, sigma=3.0), big, output="sigmoid").build(2, 2)
     x = _points(500, 2)
     with torch.no_grad():
         y = sig(x)
         torch.manual_seed(0)
         # the same weights with identity output: the network's raw values
-        ident = FieldConfig(EncodingConfig("gaussian", m=16, sigma=3.0), big, output="identity").build(2, 2)
+        ident = FieldConfig(GaussianFourierConfig(m=16, sigma=3.0), big, output="identity").build(2, 2)
         ident.load_state_dict(sig.state_dict())
         raw = ident(x)
     assert ((y > 0) & (y < 1)).all()
@@ -103,28 +104,68 @@ def test_sigmoid_output_in_open_unit_interval_and_identity_unbounded():
 
 def test_unknown_output_activation_is_a_value_error_naming_the_choices():
     with pytest.raises(ValueError, match=r"unknown output activation 'relu6'.*identity, sigmoid, tanh, softplus"):
-        FieldConfig(EncodingConfig("identity"), SMALL_MLP, output="relu6").build(2, 1)
-    enc, net = EncodingConfig("identity").build(2), SMALL_MLP.build(2, 1)
+        FieldConfig(IdentityConfig(), SMALL_MLP, output="relu6").build(2, 1)
+    enc, net = IdentityConfig().build(2), SMALL_MLP.build(2, 1)
     with pytest.raises(ValueError, match="unknown output activation"):
         Field(enc, net, output="Sigmoid")
 
 
-# --------------------------------------------------------------------------- prepare / forward_prepared
+# --------------------------------------------------------------------------- cache / forward_cached
 
 
 @pytest.mark.parametrize("name", ["identity-mlp", "hashgrid-mlp", "positional-siren"])
 @pytest.mark.parametrize("in_dim", [2, 3])
-def test_forward_prepared_equals_forward(name, in_dim):
+def test_forward_cached_equals_forward(name, in_dim):
     f = _build(name, in_dim, 2)
     x = _points(257, in_dim, seed=1)
     x[0] = 1.0  # the upper edge of the domain (last cell of every hash level)
     x[1] = -1.0
-    state = f.prepare(x)
+    cache = f.cache(x)
+    idx = torch.tensor([5, 0, 256, 5])
     with torch.no_grad():
         direct = f(x)
-        prepared = f.forward_prepared(state)
-    assert prepared.shape == (257, 2)
-    torch.testing.assert_close(prepared, direct, rtol=1e-5, atol=1e-6)
+        cached = f.forward_cached(cache)
+        batch = f.forward_cached(f.cache(x, batches=True), idx)  # features served by rows (or coordinates)
+        (trained,) = f.training_outputs(cache)
+    assert cached.shape == (257, 2) and batch.shape == (4, 2)
+    torch.testing.assert_close(cached, direct, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(batch, direct[idx], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(trained, direct, rtol=1e-5, atol=1e-6)
+
+
+def test_cache_keeps_what_each_encoding_can_reuse():
+    """Full batch: the encoding's preparation (a hash grid's sparse matrix, a fixed encoding's features);
+    batches: a fixed encoding's features while they fit; a trainable encoding that cannot prepare: nothing."""
+    from inrkit.encodings import HashGridCache
+
+    x = _points(300, 2, seed=7)
+    hashed, fixed = _build("hashgrid-mlp", 2, 1), _build("positional-siren", 2, 1)
+    assert isinstance(hashed.cache(x).prepared, HashGridCache)
+    assert hashed.cache(x, batches=True).coords is not None  # trainable table: encoded at every step
+    assert fixed.cache(x).prepared.shape == (300, fixed.encoding.out_dim)
+    feats = fixed.cache(x, batches=True).features
+    assert feats.shape == (300, fixed.encoding.out_dim) and not feats.requires_grad
+    assert fixed.cache(x, batches=True, max_bytes=feats.numel() * 4 - 1).features is None  # over the limit
+    assert fixed.cache(x, batches=True).nbytes == feats.numel() * 4
+    enc = VMConfig(n_components=2, resolution=8).build(3)
+    vm = Field(enc, SMALL_MLP.build(enc.out_dim, 1))
+    y = _points(50, 3, seed=8)
+    vm_cache = vm.cache(y)  # its default prepare would keep one step's graph: nothing is cached
+    assert vm_cache.prepared is None and torch.equal(vm_cache.coords, y)
+    vm.forward_cached(vm_cache).sum().backward()
+    vm.forward_cached(vm_cache).sum().backward()  # a second step works
+    with pytest.raises(ValueError, match="full-batch cache"):
+        hashed.forward_cached(hashed.cache(x), torch.tensor([0]))
+
+
+def test_compiled_field_shares_the_parameters():
+    f = _build("identity-mlp", 2, 1)
+    assert f.compiled("off") is f and f.compiled("auto") is f  # a small MLP does not gain
+    c = f.compiled("on")
+    assert c is not f and c.encoding is f.encoding and c.network._orig_mod is f.network
+    assert c.output == f.output and c.config is f.config and "_orig_mod" not in "".join(f.state_dict())
+    with pytest.raises(ValueError, match="auto, on or off"):
+        f.compiled("yes")
 
 
 @pytest.mark.parametrize("name", ["identity-mlp", "hashgrid-mlp"])
@@ -139,7 +180,7 @@ def test_forward_prepared_gradients_equal_forward_gradients(name):
         return {k: p.grad.clone() for k, p in f.named_parameters()}
 
     g_direct = grads(f(x))
-    g_prep = grads(f.forward_prepared(f.prepare(x)))
+    g_prep = grads(f.forward_cached(f.cache(x)))
     assert g_direct.keys() == g_prep.keys()
     for k in g_direct:
         torch.testing.assert_close(g_prep[k], g_direct[k], rtol=1e-4, atol=1e-6, msg=k)
@@ -148,14 +189,14 @@ def test_forward_prepared_gradients_equal_forward_gradients(name):
 
 
 def test_prepared_state_follows_parameter_updates():
-    """The cache holds coordinates' work only: after a step, forward_prepared sees the new weights."""
+    """The cache holds coordinates' work only: after a step, forward_cached sees the new weights."""
     f = _build("hashgrid-mlp", 2, 1)
     x = _points(100, 2, seed=4)
-    state = f.prepare(x)
+    state = f.cache(x)
     with torch.no_grad():
         f.encoding.table.add_(0.5)
         f.network.out.bias.add_(1.0)
-        torch.testing.assert_close(f.forward_prepared(state), f(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(f.forward_cached(state), f(x), rtol=1e-5, atol=1e-6)
 
 
 # --------------------------------------------------------------------------- sample_grid
@@ -243,7 +284,7 @@ def test_field_config_round_trips_through_json(name):
 
 
 def test_field_config_round_trips_skips_as_a_tuple():
-    cfg = FieldConfig(EncodingConfig("positional", n_frequencies=2), NetworkConfig("mlp", width=8, depth=4, skips=(2,)))
+    cfg = FieldConfig(PositionalConfig(n_frequencies=2), MLPConfig(width=8, depth=4, skips=(2,)))
     d = json.loads(json.dumps(cfg.to_dict()))
     assert d["network"]["skips"] == [2]
     again = FieldConfig.from_dict(d)
@@ -256,6 +297,16 @@ def test_field_config_from_empty_dict_is_the_default():
     assert FieldConfig().build(2, 1).output == "identity"
 
 
+def test_field_config_dict_holds_each_components_own_keys():
+    d = FieldConfig(GaussianFourierConfig(m=8, sigma=2.0), MLPConfig(width=4, depth=1), "sigmoid").to_dict()
+    assert d == {"encoding": {"kind": "gaussian", "m": 8, "sigma": 2.0, "seed": 0},
+                 "network": {"kind": "mlp", "width": 4, "depth": 1, "activation": "relu", "skips": (),
+                             "init": "torch"},
+                 "output": "sigmoid"}
+    with pytest.raises(ValueError, match="'n_levels'"):  # a key of another kind: not this version's form
+        FieldConfig.from_dict({**d, "encoding": {**d["encoding"], "n_levels": 4}})
+
+
 def test_field_keeps_its_config():
     cfg = CONFIGS["gaussian-mlp"]
     f = cfg.build(2, 1)
@@ -265,11 +316,11 @@ def test_field_keeps_its_config():
 # --------------------------------------------------------------------------- RadianceField
 
 SMALL_RADIANCE = RadianceFieldConfig(
-    EncodingConfig("hashgrid", n_levels=4, n_features=2, log2_hashmap_size=10, base_resolution=2, finest_resolution=32),
-    NetworkConfig("mlp", width=16, depth=1),
+    HashGridConfig(n_levels=4, n_features=2, log2_hashmap_size=10, base_resolution=2, finest_resolution=32),
+    MLPConfig(width=16, depth=1),
     7,
-    EncodingConfig("sh", degree=3),
-    NetworkConfig("mlp", width=16, depth=2),
+    SHConfig(degree=3),
+    MLPConfig(width=16, depth=2),
 )
 
 
@@ -379,9 +430,9 @@ def test_radiance_config_round_trips_through_json(coarse):
     import dataclasses
 
     cfg = dataclasses.replace(SMALL_RADIANCE, density_activation="softplus", coarse_network=coarse,
-                              network=NetworkConfig("mlp", width=8, depth=3, skips=(1,)))
+                              network=MLPConfig(width=8, depth=3, skips=(1,)))
     d = json.loads(json.dumps(cfg.to_dict()))
-    assert d["type"] == "radiance"
+    assert d["type"] == "radiance" and d["direction"] == {"kind": "sh", "degree": 3}
     again = RadianceFieldConfig.from_dict(d)
     assert again == cfg
     torch.manual_seed(0)
@@ -404,10 +455,10 @@ def test_training_outputs_are_the_output_or_every_scale():
     ngp = inrkit.make_field(inrkit.get_preset("ngp").field, sig)
     x = torch.rand(10, 2) * 2 - 1
     with torch.no_grad():
-        (out,) = ngp.training_outputs(ngp.encoding(x))
+        (out,) = ngp.training_outputs(ngp.cache(x))
         assert torch.equal(out, ngp(x))
     bacon = inrkit.make_field(inrkit.get_preset("bacon").field, sig)
     with torch.no_grad():
-        scales = bacon.training_outputs(bacon.encoding(x))
+        scales = bacon.training_outputs(bacon.cache(x, batches=True), torch.arange(10))
         assert len(scales) == 4 and all(s.shape == (10, 1) for s in scales)
         assert torch.allclose(scales[-1], bacon(x), atol=1e-6)  # the finest scale is the field's output

@@ -171,8 +171,8 @@ def test_evaluate_grid_accepts_a_field():
     import inrkit
 
     torch.manual_seed(0)
-    f = inrkit.FieldConfig(inrkit.EncodingConfig("positional", n_frequencies=2),
-                           inrkit.NetworkConfig("mlp", width=8, depth=1)).build(2, 3)
+    f = inrkit.FieldConfig(inrkit.PositionalConfig(n_frequencies=2),
+                           inrkit.MLPConfig(width=8, depth=1)).build(2, 3)
     out = evaluate_grid(f, (4, 6), 3, chunk_size=5)
     with torch.no_grad():
         expected = f(grid_coordinates((4, 6))).numpy()

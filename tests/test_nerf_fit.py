@@ -7,7 +7,7 @@ import torch
 
 from inrkit.checkpoint import load
 from inrkit.cli import main
-from inrkit.encodings import EncodingConfig, TensorVM
+from inrkit.encodings import TensorVM, VMConfig
 from inrkit.fields import RadianceField, RadianceFieldConfig
 from inrkit.nerf.datasets import load_scene
 from inrkit.presets import get_nerf_preset
@@ -63,7 +63,7 @@ def test_tensor_vm_interpolates_planes_times_lines():
 
 def _tiny_signal():
     p = get_nerf_preset("tensorf")
-    p.field.encoding = EncodingConfig("vm", n_features=8, finest_resolution=48)
+    p.field.encoding = VMConfig(n_components=8, resolution=48)
     p.render.render_steps, p.render.grid_resolution = 96, 24
     train, test = load_scene("builtin:spheres", "train", 2), load_scene("builtin:spheres", "test", 2)
     return p, NerfSignal(train, test, p.render)
@@ -239,7 +239,7 @@ def test_eval_and_render_reuse_the_grid_training_ended_with(tmp_path):
     from inrkit.signals.nerf import OCCUPANCY, grid_for_field
 
     p = get_nerf_preset("tensorf")
-    p.field.encoding = EncodingConfig("vm", n_features=4, finest_resolution=16)
+    p.field.encoding = VMConfig(n_components=4, resolution=16)
     p.render.grid_resolution = 8
     field = p.field.build()
     mask = torch.zeros((8, 8, 8), dtype=torch.bool)
@@ -250,3 +250,105 @@ def test_eval_and_render_reuse_the_grid_training_ended_with(tmp_path):
     assert torch.equal(grid.mask, mask)
     rebuilt = grid_for_field(field, p.render, "cpu")  # no checkpoint: from the field's density
     assert rebuilt.mask.shape == mask.shape and not torch.equal(rebuilt.mask, mask)
+
+
+# ---------------------------------------------------------------- the occupancy grid is the field's
+
+
+def test_the_grid_is_the_fields_own_and_saved_with_its_weights(tmp_path, fast):
+    from safetensors.torch import load_file
+
+    from inrkit.nerf.occupancy import OccupancyGrid
+    from inrkit.signals.nerf import OCCUPANCY
+
+    p, signal = _tiny_signal()
+    torch.manual_seed(0)
+    field = p.field.build()
+    assert isinstance(field.grid, OccupancyGrid) and field.grid.resolution == 0  # empty until trained
+    assert not any(k.startswith("grid.") for k in field.state_dict())
+    fit(field, signal, fast(steps=3, batch_size=64, eval_every=1000, checkpoint_every=0), p.optim, out_dir=tmp_path)
+    assert field.grid.resolution == 24 and int(field.grid.updates) == 1  # sized, carved and refreshed by the loss
+    assert not field.grid.carved.all()  # the visual hull of the RGBA views
+    saved = load_file(str(tmp_path / "field.safetensors"))
+    assert {"grid.density", "grid.mask", "grid.carved", "grid.updates"} <= saved.keys()
+    assert not (tmp_path / OCCUPANCY).exists()  # nothing beside the checkpoint any more
+    again = load(tmp_path)
+    for name in ("density", "mask", "carved", "updates"):
+        assert torch.equal(getattr(again.grid, name), getattr(field.grid, name)), name
+    # the signal renders the loaded field through its own grid: the same pixels as the fitted field
+    with torch.no_grad():
+        a, b = signal.predict(field).view(0), signal.predict(again).view(0)
+    np.testing.assert_array_equal(a["rgb"], b["rgb"])
+
+
+def test_a_v0_1_0_checkpoint_takes_its_occupancy_file_as_its_grid():
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    import inrkit
+    from inrkit.nerf.views import load_saved_grid, render_config
+
+    folder = Path(__file__).resolve().parent / "data" / "v0.1.0" / "nerf"
+    field = inrkit.load(folder, device="cpu")  # field.safetensors holds no grid: it loads, with an empty one
+    assert field.grid.resolution == 0
+    grid = inrkit.occupancy_grid(field)  # reads occupancy.safetensors once, into the field
+    saved = load_file(str(folder / "occupancy.safetensors"))
+    assert grid is field.grid and torch.equal(field.grid.mask, saved["mask"].bool())
+    assert torch.equal(field.grid.carved, saved["carved"].bool())
+    assert not load_saved_grid(field, render_config(field.meta))  # nothing left to do
+
+
+def test_render_rays_of_a_tiny_field_follow_the_sampling_and_compositing_steps():
+    """The orchestrator against the steps it chains (the signal's former rendering code, written out)."""
+    from inrkit.nerf.occupancy import OccupancyGrid
+    from inrkit.nerf.render import NerfRenderConfig, render_rays
+    from inrkit.nerf.rendering import composite, render_weights
+    from inrkit.nerf.sampling import importance_samples, intervals_from_points, ray_aabb, stratified_samples
+
+    p = get_nerf_preset("tensorf")
+    p.field.encoding = VMConfig(n_components=2, resolution=8)
+    torch.manual_seed(0)
+    field = p.field.build()
+    o = torch.tensor([[0.1, -0.2, -3.0], [2.0, 2.0, 2.0], [0.0, 0.0, 0.5]])
+    d = torch.nn.functional.normalize(torch.tensor([[0.0, 0.1, 1.0], [-1.0, -1.0, -1.0], [1.0, 0.0, 0.0]]), dim=-1)
+    bg = torch.tensor([0.2, 0.4, 0.6])
+    grid = OccupancyGrid(4)
+    grid.mask[0] = False  # x < -0.5 is empty
+    cfg = NerfRenderConfig(render_steps=64, early_stop_eps=1e-3)
+    with torch.no_grad():
+        out = render_rays(field, o, d, cfg, grid, bg, depth_scale=2.0)
+        ri, t0, t1 = grid.march(o, d, cfg.step_size, None, False, lambda x, _d: field.density(x), 1e-3, 0.0)
+        tm = 0.5 * (t0 + t1)
+        rgb, sigma = field(o[ri] + tm[:, None] * d[ri], d[ri])
+        want = composite(render_weights(t0, t1, sigma, ri)[0], rgb, 2.0 * tm, bg, ri, 3)
+    for k in ("rgb", "depth", "opacity"):
+        torch.testing.assert_close(out[k], want[k], rtol=0, atol=0)
+    assert out["samples"].item() == ri.numel()
+    # no grid: every step in the box
+    with torch.no_grad():
+        full = render_rays(field, o, d, cfg, None, bg)
+        every = render_rays(field, o, d, cfg, OccupancyGrid(4), bg)
+    torch.testing.assert_close(full["rgb"], every["rgb"], rtol=0, atol=0)
+
+    cfg = NerfRenderConfig(sampler="hierarchical", coarse_samples=8, fine_samples=4)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        out = render_rays(field, o, d, cfg, None, bg, generator=g1, perturb=True)
+        near, far = ray_aabb(o, d)
+        far = torch.maximum(far, near)
+
+        def dense(t):
+            a, b = intervals_from_points(t, near, far)
+            x = o[:, None] + t[..., None] * d[:, None]
+            rgb, sigma = field(x.reshape(-1, 3), d[:, None].expand_as(x).reshape(-1, 3))
+            w = render_weights(a, b, sigma.reshape(3, -1))[0]
+            return composite(w, rgb.reshape(3, -1, 3), t, bg), w
+
+        t = stratified_samples(near, far, 8, g2, True)
+        coarse, w = dense(t)
+        bins = torch.cat([near[:, None], 0.5 * (t[:, 1:] + t[:, :-1]), far[:, None]], -1)
+        fine, _ = dense(torch.sort(torch.cat([t, importance_samples(bins, w, 4, g2, True)], -1), -1)[0])
+    torch.testing.assert_close(out["rgb"], fine["rgb"], rtol=0, atol=0)
+    torch.testing.assert_close(out["rgb_coarse"], coarse["rgb"], rtol=0, atol=0)
+    assert out["samples"].item() == 3 * 12

@@ -226,3 +226,36 @@ def test_render_chunked_fills_one_output_per_key_in_any_chunking():
     assert torch.equal(out["rgb"], o * d) and torch.equal(out["hit"], o[:, 0] > 0)
     assert out["hit"].dtype == torch.bool and out["n"].tolist() == [0, 1, 0, 1, 0]
     assert render_chunked(fn, torch.zeros(0, 3), torch.zeros(0, 3)) == {}
+
+
+def test_occupancy_grid_is_a_module_of_buffers_sized_by_what_it_loads():
+    grid = OccupancyGrid(4)
+    grid.mask[1] = False
+    grid.updates += 3
+    assert sorted(dict(grid.named_buffers())) == ["_anchor", "carved", "density", "mask", "updates"]
+    assert list(grid.parameters()) == [] and sorted(grid.state_dict()) == ["carved", "density", "mask", "updates"]
+    empty = OccupancyGrid(0)
+    assert empty.resolution == 0 and empty.state_dict() == {}
+    empty.load_state_dict(grid.state_dict())  # takes the saved size
+    assert empty.resolution == 4 and torch.equal(empty.mask, grid.mask) and int(empty.updates) == 3
+    empty.load_state_dict({})  # a state without a grid (a checkpoint from before grids were saved): empty
+    assert empty.resolution == 0
+    # an empty grid skips nothing: the march is the one of an all-occupied grid
+    o, d = torch.tensor([[-2.0, 0.1, 0.1]]), torch.tensor([[1.0, 0.0, 0.0]])
+    for a, b in zip(empty.march(o, d, 0.1, perturb=False), OccupancyGrid(2).march(o, d, 0.1, perturb=False)):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="resolution"):
+        OccupancyGrid(-1)
+
+
+def test_examples_in_the_rendering_modules():
+    import doctest
+
+    import inrkit.nerf.occupancy
+    import inrkit.nerf.render
+    import inrkit.nerf.rendering
+    import inrkit.nerf.sampling
+
+    for module in (inrkit.nerf.occupancy, inrkit.nerf.render, inrkit.nerf.rendering, inrkit.nerf.sampling):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from inrkit.networks import ACTIVATIONS, MLP, NetworkConfig, SineLayer, Siren
+from inrkit.networks import (ACTIVATIONS, MLP, NETWORK_KINDS, NETWORKS, MLPConfig, NetworkConfig, SineLayer, Siren,
+                             SirenConfig, WireConfig)
 
 
 def _rand(*shape, seed=0, dtype=torch.float32):
@@ -369,7 +370,8 @@ def test_siren_statistics_do_not_depend_on_depth():
 
 
 def test_network_config_builds_mlp():
-    cfg = NetworkConfig(kind="mlp", width=24, depth=5, activation="gelu", skips=[3])  # a list, as from JSON
+    cfg = MLPConfig(width=24, depth=5, activation="gelu", skips=[3])  # a list, as from JSON
+    assert cfg.skips == (3,) and NetworkConfig.from_dict(cfg.to_dict()) == cfg
     net = cfg.build(7, 2)
     assert isinstance(net, MLP)
     assert (net.in_dim, net.out_dim) == (7, 2)
@@ -380,7 +382,7 @@ def test_network_config_builds_mlp():
 
 
 def test_network_config_builds_siren():
-    cfg = NetworkConfig(kind="siren", width=24, depth=3, first_omega=12.0, hidden_omega=5.0)
+    cfg = SirenConfig(width=24, depth=3, first_omega=12.0, hidden_omega=5.0)
     net = cfg.build(2, 3)
     assert isinstance(net, Siren)
     assert (net.in_dim, net.out_dim) == (2, 3)
@@ -390,13 +392,13 @@ def test_network_config_builds_siren():
 
 
 def test_network_config_default_is_relu_mlp():
-    net = NetworkConfig().build(2, 1)
+    net = MLPConfig().build(2, 1)
     assert isinstance(net, MLP) and isinstance(net.act, nn.ReLU)
     assert len(net.layers) == 4 and net.layers[1].in_features == 256
 
 
 def test_network_config_build_is_deterministic_under_seed():
-    cfg = NetworkConfig(kind="siren", width=16, depth=2)
+    cfg = SirenConfig(width=16, depth=2)
     torch.manual_seed(9)
     a = cfg.build(2, 1)
     torch.manual_seed(9)
@@ -406,13 +408,30 @@ def test_network_config_build_is_deterministic_under_seed():
 
 
 def test_network_config_unknown_kind_raises():
-    with pytest.raises(ValueError, match="unknown network kind"):
-        NetworkConfig(kind="kan").build(2, 1)
+    with pytest.raises(ValueError, match="unknown network kind 'kan'"):
+        NetworkConfig.from_dict({"kind": "kan"})
+
+
+def test_network_configs_registry_and_own_keys():
+    assert NETWORK_KINDS == ("mlp", "siren", "gauss", "wire", "finer", "fourier-net", "gabor-net", "bacon")
+    for kind, cls in NETWORKS.items():
+        cfg = cls(max_frequency=4.0) if kind == "bacon" else cls()
+        assert isinstance(cfg, NetworkConfig) and cfg.kind == kind
+        d = cfg.to_dict()
+        assert d["kind"] == kind and {"width", "depth"} <= set(d)  # `inrkit info` reads these two
+        assert NetworkConfig.from_dict(d) == cfg
+        assert cfg.build(2, 1)(_rand(3, 2)).shape == (3, 1)
+    assert WireConfig(omega=7.0, sigma=9.0).to_dict() == {"kind": "wire", "width": 256, "depth": 4, "omega": 7.0,
+                                                          "sigma": 9.0}
+    with pytest.raises(ValueError, match="'hidden_omega'"):  # WIRE's ω0 is `omega`
+        NetworkConfig.from_dict({"kind": "wire", "hidden_omega": 7.0})
+    with pytest.raises(TypeError, match="MLPConfig"):
+        NetworkConfig("mlp", width=3)
 
 
 def test_network_config_unknown_activation_raises():
     with pytest.raises(ValueError):
-        NetworkConfig(kind="mlp", activation="sine").build(2, 1)
+        MLPConfig(activation="sine").build(2, 1)
 
 
 @pytest.mark.parametrize("kw", [dict(depth=0), dict(width=0)])

@@ -11,8 +11,9 @@ from inrkit.ntk import empirical_ntk, fourier_kernel, ntk_predict, spectrum, tra
 
 def _mlp_field(kind="gaussian", sigma=4.0, width=64, depth=2, seed=0):
     torch.manual_seed(seed)
-    cfg = inrkit.FieldConfig(inrkit.EncodingConfig(kind, m=32, sigma=sigma, seed=seed),
-                             inrkit.NetworkConfig("mlp", width=width, depth=depth))
+    enc = inrkit.GaussianFourierConfig(m=32, sigma=sigma, seed=seed) if kind == "gaussian" else inrkit.IdentityConfig()
+    cfg = inrkit.FieldConfig(enc,
+                             inrkit.MLPConfig(width=width, depth=depth))
     return cfg.build(1, 1)
 
 

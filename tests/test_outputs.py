@@ -169,8 +169,8 @@ def sphere_run(tmp_path_factory):
     signal = ShapeSignal(load_shape("sample:sphere"), mode="mesh", detail=32, n_train=20000, n_eval=1000,
                          mesh_resolution=24)
     torch.manual_seed(0)
-    field = inrkit.FieldConfig(inrkit.EncodingConfig("gaussian", m=64, sigma=1.0),
-                               inrkit.NetworkConfig("mlp", width=64, depth=3)).build(3, 1)
+    field = inrkit.FieldConfig(inrkit.GaussianFourierConfig(m=64, sigma=1.0),
+                               inrkit.MLPConfig(width=64, depth=3)).build(3, 1)
     cfg = inrkit.FitConfig(steps=300, batch_size=1024, eval_every=300, progress=False, compile="off", device="cpu")
     inrkit.fit(field, signal, cfg, inrkit.OptimConfig(lr=3e-3), out_dir=out, meta={"preset": "test"})
     return out
@@ -207,7 +207,7 @@ def test_signed_distance_is_in_the_inputs_units(sphere_run):
 def test_occupancy_probability(tmp_path):
     from inrkit.signals.shape import ShapeSignal, load_shape
 
-    field = inrkit.FieldConfig(inrkit.EncodingConfig(), inrkit.NetworkConfig("mlp", width=8, depth=1),
+    field = inrkit.FieldConfig(inrkit.IdentityConfig(), inrkit.MLPConfig(width=8, depth=1),
                                output="sigmoid").build(3, 1)
     field.meta = {"signal": ShapeSignal(load_shape("sample:box"), mode="occupancy", n_train=100, n_eval=100,
                                         mesh_resolution=8).metadata()}

@@ -72,8 +72,8 @@ def test_fit_from_derivatives_reaches_threshold(tmp_path, fast, mode, threshold)
     img = _on_grid(lambda x, y: 0.5 + 0.25 * np.sin(3 * x) * np.cos(2 * y)
                    + 0.15 * np.exp(-8 * ((x - 0.3) ** 2 + (y + 0.2) ** 2)), 20, 20).astype(np.float32)
     sig = PoissonSignal(img, mode)
-    cfg = inrkit.FieldConfig(inrkit.EncodingConfig("identity"),
-                             inrkit.NetworkConfig("siren", width=32, depth=2, first_omega=10.0, hidden_omega=30.0))
+    cfg = inrkit.FieldConfig(inrkit.IdentityConfig(),
+                             inrkit.SirenConfig(width=32, depth=2, first_omega=10.0, hidden_omega=30.0))
     field = inrkit.make_field(cfg, sig, seed=0)
     res = inrkit.fit(field, sig, fast(steps=60), inrkit.OptimConfig(lr=1e-3), out_dir=tmp_path)
     baseline = inrkit.psnr(np.full_like(img, img.mean()), img)  # the mean alone: 17.5 dB

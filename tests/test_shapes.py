@@ -202,9 +202,9 @@ def test_iou_of_offset_cubes():
 
 # -- fitting ----------------------------------------------------------------------------------------
 def small_field(kind="gaussian", seed=0):
-    enc = inrkit.EncodingConfig("gaussian", m=64, sigma=2.0) if kind == "gaussian" else inrkit.EncodingConfig()
-    net = inrkit.NetworkConfig("mlp", width=64, depth=3) if kind == "gaussian" else inrkit.NetworkConfig(
-        "siren", width=64, depth=3, first_omega=15.0)
+    enc = inrkit.GaussianFourierConfig(m=64, sigma=2.0) if kind == "gaussian" else inrkit.IdentityConfig()
+    net = inrkit.MLPConfig(width=64, depth=3) if kind == "gaussian" else inrkit.SirenConfig(
+        width=64, depth=3, first_omega=15.0)
     torch.manual_seed(seed)
     return inrkit.FieldConfig(enc, net).build(3, 1)
 
@@ -277,7 +277,7 @@ def test_cli_errors(tmp_path, capsys):
 
 def test_occupancy_function_is_the_logit():
     # Whatever the output activation, the occupancy field's implicit function is the pre-activation logit.
-    f = inrkit.FieldConfig(inrkit.EncodingConfig(), inrkit.NetworkConfig("mlp", width=8, depth=1), output="sigmoid")
+    f = inrkit.FieldConfig(inrkit.IdentityConfig(), inrkit.MLPConfig(width=8, depth=1), output="sigmoid")
     field = f.build(3, 1)
     x = torch.randn(10, 3)
     np.testing.assert_allclose(torch.sigmoid(shape_function(field, "occupancy")(x)).detach(), field(x)[:, 0].detach(),
@@ -292,7 +292,7 @@ def test_bunny(shared_data, fast):
 
 def test_a_field_with_no_surface_removes_an_earlier_runs_mesh(tmp_path):
     signal = ShapeSignal(load_shape("sample:sphere"), mode="mesh", **SMALL)
-    field = inrkit.FieldConfig(inrkit.EncodingConfig(), inrkit.NetworkConfig("mlp", width=8, depth=1)).build(3, 1)
+    field = inrkit.FieldConfig(inrkit.IdentityConfig(), inrkit.MLPConfig(width=8, depth=1)).build(3, 1)
     with torch.no_grad():
         for p in field.parameters():
             p.zero_()
@@ -331,3 +331,27 @@ def test_render_shape_is_the_same_in_any_chunking_and_hits_the_sphere_where_it_s
     r = np.hypot(u[None, :], v[:, None])  # (H, W)
     white = (ref == 1).all(-1)
     assert white[r > 0.52].all() and not white[r < 0.48].any()
+
+
+# -- module layout --------------------------------------------------------------------------------
+def test_signals_shape_re_exports_the_data_and_render_modules():
+    import inrkit.shape_io
+    import inrkit.shape_render
+    import inrkit.signals.shape as shape
+
+    for module in (inrkit.shape_io, inrkit.shape_render):
+        for name in module.__all__:
+            if name != "MESH_SUFFIXES" and name != "mesh_to_cloud":
+                assert getattr(shape, name) is getattr(module, name) and name in shape.__all__, name
+    assert all(hasattr(shape, name) for name in shape.__all__)
+
+
+def test_examples_in_the_shape_io_and_render_docstrings_run():
+    import doctest
+
+    import inrkit.shape_io
+    import inrkit.shape_render
+
+    for module in (inrkit.shape_io, inrkit.shape_render):
+        result = doctest.testmod(module, extraglobs={"inrkit": inrkit}, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

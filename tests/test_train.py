@@ -8,9 +8,9 @@ import torch
 import inrkit
 from inrkit.signals.base import Signal
 from inrkit import InrkitError
-from inrkit.encodings import EncodingConfig
+from inrkit.encodings import GaussianFourierConfig
 from inrkit.fields import FieldConfig
-from inrkit.networks import NetworkConfig
+from inrkit.networks import MLPConfig
 
 
 @pytest.fixture
@@ -78,13 +78,13 @@ def test_minibatch_path_matches_reference_idea(small, fast):
     assert r.metrics["psnr"] > 22
 
 
-def test_prepared_equals_forward(small):
+def test_cached_equals_forward(small):
     for name in ["ngp", "ffn-pe", "siren"]:
         p = inrkit.get_preset(name)
         f = inrkit.make_field(p.field, small)
         x, _ = small.train_data()
         with torch.no_grad():
-            torch.testing.assert_close(f.forward_prepared(f.prepare(x)), f(x), rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(f.forward_cached(f.cache(x)), f(x), rtol=1e-5, atol=1e-6)
 
 
 def test_time_budget_stops_early(small, fast):
@@ -235,7 +235,7 @@ class _BlurredLine(Signal):
 def test_forward_model_signals_fit_through_their_own_loss(tmp_path, fast):
     sig = _BlurredLine()
     # Gaussian Fourier features (σ = 2 cycles: sin(3x) has ~1) + a small ReLU MLP, linear output
-    cfg = FieldConfig(EncodingConfig("gaussian", m=64, sigma=2.0), NetworkConfig("mlp", width=64, depth=2))
+    cfg = FieldConfig(GaussianFourierConfig(m=64, sigma=2.0), MLPConfig(width=64, depth=2))
     field = inrkit.make_field(cfg, sig, seed=0)
     r = inrkit.fit(field, sig, fast(steps=300, eval_every=100), inrkit.OptimConfig(lr=1e-3), out_dir=tmp_path)
     assert sig.calls == list(range(300))  # once per step, with the step number
@@ -323,3 +323,26 @@ def test_a_sampled_signals_own_loss_is_the_mse_on_a_batch():
         full = torch.nn.functional.mse_loss(field(coords), values)
         assert torch.allclose(sig.loss(field, 0, 64, gen), full)  # 64 pixels: all of them
         assert sig.loss(field, 0, 16, gen).shape == ()
+
+
+def test_a_field_built_from_modules_fits_but_is_not_saved(small, fast, tmp_path):
+    from inrkit.encodings import Identity
+    from inrkit.networks import MLP
+
+    field = inrkit.Field(Identity(2), MLP(2, 1, width=16, depth=1))
+    r = inrkit.fit(field, small, fast(steps=3, eval_every=3))  # no folder: fine
+    assert r.metrics["steps"] == 3
+    with pytest.raises(InrkitError, match="built from modules; build it from a config"):
+        inrkit.fit(field, small, fast(steps=3), out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # stopped before anything was written
+
+
+def test_compile_mode_leaves_short_and_timed_runs_eager(fast):
+    from inrkit.train import compile_mode
+
+    cpu = torch.device("cpu")
+    assert compile_mode(fast(compile="off"), cpu) == "off"
+    assert compile_mode(fast(compile="auto", steps=100), cpu) == "off"
+    assert compile_mode(fast(compile="auto", steps=1000, time_budget=5), cpu) == "off"
+    with pytest.raises(InrkitError, match="auto, on or off"):
+        compile_mode(fast(compile="maybe"), cpu)

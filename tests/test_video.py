@@ -9,9 +9,9 @@ import torch
 import inrkit
 from inrkit import InrkitError
 from inrkit.cli import main
-from inrkit.encodings import EncodingConfig
+from inrkit.encodings import HashGridConfig
 from inrkit.fields import FieldConfig
-from inrkit.networks import NetworkConfig
+from inrkit.networks import MLPConfig
 from inrkit.signals.video import VideoSignal, has_codec, load_video, render_video, save_video
 
 needs_codec = pytest.mark.skipif(not has_codec(), reason="PyAV (the video extra) is not installed")
@@ -84,8 +84,8 @@ def test_memory_guard_refuses_before_decoding(tmp_path, monkeypatch):
 
 def test_fit_reaches_threshold_and_renders_other_rates(tmp_path, fast):
     sig = VideoSignal(_clip(), fps=8, name="ramp")
-    cfg = FieldConfig(EncodingConfig("hashgrid", n_levels=6, n_features=2, log2_hashmap_size=12, base_resolution=4,
-                                     finest_resolution=0), NetworkConfig("mlp", width=32, depth=2), output="sigmoid")
+    cfg = FieldConfig(HashGridConfig(n_levels=6, n_features=2, log2_hashmap_size=12, base_resolution=4,
+                                     finest_resolution=0), MLPConfig(width=32, depth=2), output="sigmoid")
     field = inrkit.make_field(cfg, sig, seed=0)
     res = inrkit.fit(field, sig, fast(steps=100, batch_size=512), inrkit.OptimConfig(lr=1e-2), out_dir=tmp_path)
     m = res.metrics

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import inrkit
-from inrkit.networks import Bacon, Finer, FourierNet, GaborNet, Gauss, NetworkConfig, Wire
+from inrkit.networks import (NETWORKS, Bacon, BaconConfig, Finer, FinerConfig, FourierNet, FourierNetConfig, GaborNet,
+                             GaborNetConfig, Gauss, GaussConfig, Wire, WireConfig)
 
 
 def _rand(*shape, seed=0, dtype=torch.float32):
@@ -483,7 +484,7 @@ def test_bacon_multiscale_flag():
 def test_network_config_builds_each_kind(kind, cls):
     torch.manual_seed(0)
     kw = dict(max_frequency=4.0) if kind == "bacon" else {}
-    net = NetworkConfig(kind, width=16, depth=2, **kw).build(3, 2)
+    net = NETWORKS[kind](width=16, depth=2, **kw).build(3, 2)
     assert type(net) is cls
     assert (net.in_dim, net.out_dim) == (3, 2)
     assert net(_rand(5, 3)).shape == (5, 2)
@@ -491,28 +492,28 @@ def test_network_config_builds_each_kind(kind, cls):
 
 def test_network_config_passes_the_family_arguments():
     torch.manual_seed(0)
-    g = NetworkConfig("gauss", width=8, depth=2, scale=3.5).build(2, 1)
+    g = GaussConfig(width=8, depth=2, scale=3.5).build(2, 1)
     assert g.scale == 3.5 and len(g.layers) == 2
-    w = NetworkConfig("wire", width=16, depth=3, hidden_omega=7.0, scale=9.0).build(2, 1)
+    w = WireConfig(width=16, depth=3, omega=7.0, sigma=9.0).build(2, 1)
     assert (w.omega, w.sigma) == (7.0, 9.0) and len(w.layers) == 2 and w.first.out_features == 11
-    f = NetworkConfig("finer", width=64, depth=2, first_omega=11.0, hidden_omega=13.0, first_bias_scale=0.5).build(2, 1)
+    f = FinerConfig(width=64, depth=2, first_omega=11.0, hidden_omega=13.0, first_bias_scale=0.5).build(2, 1)
     assert f.omegas == [11.0, 13.0]
     assert f.layers[0].bias.abs().max() <= 0.5 and f.layers[0].bias.abs().max() > 0.4
-    fn = NetworkConfig("fourier-net", width=256, depth=4, input_scale=4.0).build(2, 1)
+    fn = FourierNetConfig(width=256, depth=4, input_scale=4.0).build(2, 1)
     assert fn.filters[0].weight.abs().max() <= 4.0 / 2 / math.sqrt(2) * (1 + 1e-6)
     assert fn.filters[0].weight.abs().max() > 0.9 * 4.0 / 2 / math.sqrt(2)
-    gn = NetworkConfig("gabor-net", width=1024, depth=2, alpha=10.0).build(2, 1)
+    gn = GaborNetConfig(width=1024, depth=2, alpha=10.0).build(2, 1)
     assert torch.cat(list(gn.gamma)).mean().item() == pytest.approx(5.0, rel=0.1)
-    b = NetworkConfig("bacon", width=8, depth=3, max_frequency=12.0, seed=4).build(2, 1)
+    b = BaconConfig(width=8, depth=3, max_frequency=12.0, seed=4).build(2, 1)
     assert b.max_frequency == 12.0 and torch.equal(b.freqs, Bacon(2, 1, 8, 3, 12.0, seed=4).freqs)
-    b5 = NetworkConfig("bacon", width=8, depth=3, max_frequency=12.0, seed=5).build(2, 1)
+    b5 = BaconConfig(width=8, depth=3, max_frequency=12.0, seed=5).build(2, 1)
     assert not torch.equal(b.freqs, b5.freqs)
 
 
 @pytest.mark.parametrize("mf", [0.0, -1.0])
 def test_bacon_config_without_max_frequency_raises(mf):
     with pytest.raises(ValueError):
-        NetworkConfig("bacon", width=8, depth=2, max_frequency=mf).build(2, 1)
+        BaconConfig(width=8, depth=2, max_frequency=mf).build(2, 1)
     with pytest.raises(ValueError):
         Bacon(2, 1, width=8, depth=2, max_frequency=mf)
 

@@ -10,14 +10,22 @@ __version__ = "0.2.0"
 
 from .checkpoint import load, load_meta, save_checkpoint
 from .encodings import (
+    ENCODINGS,
+    BasicConfig,
     BasicFourier,
     Encoding,
     EncodingConfig,
     FFNPositional,
+    FFNPositionalConfig,
     GaussianFourier,
+    GaussianFourierConfig,
     HashGrid,
+    HashGridConfig,
     Identity,
+    IdentityConfig,
     NeRFPositional,
+    PositionalConfig,
+    SHConfig,
     SphericalHarmonics,
 )
 from .errors import InrkitError
@@ -25,52 +33,74 @@ from .fields import Field, FieldConfig
 from .grids import evaluate_grid, evaluate_points, grid_coordinates
 from .metrics import psnr, ssim
 from .networks import MLP, Bacon, Finer, FourierNet, GaborNet, Gauss, NetworkConfig, SineLayer, Siren, Wire
-from .presets import PRESETS, OptimConfig, Preset, get_preset
+from .networks import (NETWORKS, BaconConfig, FinerConfig, FourierNetConfig, GaborNetConfig, GaussConfig, MLPConfig,
+                       SirenConfig, WireConfig)
+from .presets import ALIASES, PRESETS, Preset, aliases, get_preset, resolve_preset
 from .signals.image import SAMPLES, ImageSignal, load_image, render_image, save_image
-from .train import FitConfig, FitResult, fit, make_field
+from .train import FitConfig, FitResult, OptimConfig, fit, make_field
 
 # Radiance fields (NeRF)
 from . import nerf
-from .encodings import TensorVM
+from .encodings import TensorVM, VMConfig
 from .fields import RadianceField, RadianceFieldConfig
 from .presets import NerfPreset, get_nerf_preset
 from .signals.nerf import NerfRenderConfig, NerfSignal
 
 __all__ = [
     "__version__",
+    "ALIASES",
+    "ENCODINGS",
+    "NETWORKS",
     "Bacon",
+    "BaconConfig",
+    "BasicConfig",
     "BasicFourier",
     "Encoding",
     "EncodingConfig",
     "FFNPositional",
+    "FFNPositionalConfig",
     "Field",
     "FieldConfig",
     "Finer",
+    "FinerConfig",
     "FitConfig",
     "FitResult",
     "FourierNet",
+    "FourierNetConfig",
     "GaborNet",
+    "GaborNetConfig",
     "Gauss",
+    "GaussConfig",
     "GaussianFourier",
+    "GaussianFourierConfig",
     "HashGrid",
+    "HashGridConfig",
     "Identity",
+    "IdentityConfig",
     "ImageSignal",
     "InrkitError",
     "MLP",
+    "MLPConfig",
     "NeRFPositional",
     "NetworkConfig",
     "OptimConfig",
     "PRESETS",
+    "PositionalConfig",
     "Preset",
     "SAMPLES",
+    "SHConfig",
     "SineLayer",
     "Siren",
+    "SirenConfig",
     "SphericalHarmonics",
     "Wire",
+    "WireConfig",
+    "aliases",
     "evaluate_grid",
     "evaluate_points",
     "fit",
     "get_preset",
+    "resolve_preset",
     "grid_coordinates",
     "load",
     "load_image",
@@ -89,6 +119,7 @@ __all__ = [
     "RadianceField",
     "RadianceFieldConfig",
     "TensorVM",
+    "VMConfig",
     "get_nerf_preset",
 ]
 

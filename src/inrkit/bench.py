@@ -285,3 +285,93 @@ def tune_sigma(
         log(f"sigma {sigma:6.2f}: held-out PSNR {scores[sigma]:.2f} dB")
     best = max(scores, key=scores.get)
     return {"preset": preset, "scores": scores, "best": best, "fit": dataclasses.asdict(cfg)}
+
+
+# ---------------------------------------------------------------- whole folders, as `inrkit bench images` and `tune` run them
+
+DEFAULT_PRESETS = ("relu", "ffn-basic", "ffn-pe", "ffn-gauss", "siren", "ngp")
+
+
+def folder_fit_config(steps: int, time_budget: float = 0.0, seed: int = 0, device: str = "auto",
+                      compile: str = "auto"):
+    """The :class:`inrkit.FitConfig` of one fit of a folder: evaluated once, at the end; no checkpoints."""
+    from .train import FitConfig
+
+    return FitConfig(steps=steps, time_budget=time_budget, eval_every=max(steps, 1), checkpoint_every=0, seed=seed,
+                     device=device, compile=compile, progress=False)
+
+
+def _folder(folder, limit: int, size: str | None):
+    from .signals.image import parse_size
+
+    if limit < 0:
+        raise InrkitError(f"limit must be a number of images (0: all), got {limit}")
+    return list_images(folder, limit or None), parse_size(size) if size else None
+
+
+def bench_folder(folder, presets: list[str], protocol: str = "fast", sigma: float | None = None,
+                 baselines: tuple[str, ...] = (), out=Path("runs/bench"), resume: bool = False,
+                 fit: dict | None = None, train_stride: int = 2, size: str | None = None, limit: int = 0):
+    """``inrkit bench images``: fit every image of ``folder`` with every preset (default
+    :data:`DEFAULT_PRESETS`; ``protocol`` ``ffn`` or ``ffn-text`` fixes the Fourier-features paper's setup),
+    write bench.json, bench.md and bench.png in ``out`` (rows kept in bench.partial.json as they come, which
+    ``resume`` picks up). ``fit``: :func:`folder_fit_config`'s arguments. Returns ``(result, files written)``."""
+    from .io import output_folder
+
+    folder, out, fit = Path(folder), Path(out), dict(fit or {})
+    steps, budget = fit.pop("steps", 2000), fit.pop("time_budget", 0.0)
+    if protocol not in ("fast", *FFN_PROTOCOLS):
+        raise InrkitError(f"unknown protocol {protocol!r}; expected fast, {', '.join(FFN_PROTOCOLS)}")
+    if sigma is not None and not 0 < sigma < float("inf"):
+        raise InrkitError(f"sigma must be a positive finite number, got {sigma}")
+    images, wh = _folder(folder, limit, size)
+    if out.resolve() == folder.resolve():
+        raise InrkitError("--out must not be the image folder: the next run would read bench.png as an image")
+    chosen, stride, overrides = list(presets) or list(DEFAULT_PRESETS), train_stride, {}
+    if protocol in FFN_PROTOCOLS:
+        proto = FFN_PROTOCOLS[protocol]
+        if budget or size or (steps, train_stride) != (proto["steps"], proto["train_stride"]):
+            raise InrkitError(f"--protocol {protocol} fixes the fit (2000 full-batch steps on every second "
+                              "pixel of 512x512 images); drop --steps, --time-budget, --size and --train-stride")
+        chosen = [p for p in proto["presets"] if not presets or p in presets]
+        other = [p for p in presets if p not in proto["presets"]]
+        if other:
+            raise InrkitError(f"--protocol {protocol} runs {', '.join(proto['presets'])}; "
+                              f"{', '.join(other)} is not one of them")
+        steps, stride, wh, budget = proto["steps"], proto["train_stride"], proto["size"], 0.0
+        overrides = protocol_overrides(proto, sigma)
+    elif sigma is not None:
+        def set_sigma(preset):
+            preset.field.encoding.sigma = sigma
+
+        overrides = {p: set_sigma for p in chosen if get_preset(p).field.encoding.kind == "gaussian"}
+    cfg = folder_fit_config(steps, budget, **fit)
+    settings = {"protocol": protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
+                "size": wh, "sigma": sigma, "images": [p.name for p in images], "folder": str(folder),
+                "baselines": list(baselines)}
+    output_folder(out)  # before hours of fitting
+    previous = resumable_runs(out, json.loads(json.dumps(settings))) if resume else []
+    title = f"{folder.name}: {len(images)} images"
+
+    def save(runs):  # progress survives an interruption; resume picks it up
+        write_progress(runs, out, title, settings)
+
+    result = bench_images(images, chosen, cfg, stride, wh, overrides=overrides, baselines=tuple(baselines),
+                          previous=previous, on_row=save)
+    return result, write_report(result, out, title, settings)
+
+
+def tune_folder(folder, sigmas: list[float], preset: str = "ffn-gauss", out=Path("runs/tune"),
+                fit: dict | None = None, train_stride: int = 2, size: str | None = None, limit: int = 0):
+    """``inrkit tune``: the Gaussian Fourier-feature scale σ of ``preset`` that scores best on the held-out
+    pixels of ``folder``'s images (:func:`tune_sigma`), written to ``out/tune.json``. Returns
+    ``(result, path written)``."""
+    from .io import output_folder, write_json
+
+    out, fit = Path(out), dict(fit or {})
+    images, wh = _folder(folder, limit, size)
+    cfg = folder_fit_config(fit.pop("steps", 2000), fit.pop("time_budget", 0.0), **fit)
+    output_folder(out)  # before hours of fitting
+    result = tune_sigma(images, list(sigmas), cfg, train_stride, wh, preset)
+    write_json(out / "tune.json", {**result, "images": [p.name for p in images]})
+    return result, out / "tune.json"

@@ -4,9 +4,15 @@
 value range, ...), the preset and the package version: enough to rebuild the
 field and query it anywhere without the training data. ``train_state.pt``
 (optimiser state, step, history) is only needed to resume training.
+
+Field configurations (``field.json``'s ``"field"``) hold one object per encoding and network,
+``{"kind": ..., its own keys}`` (``"field_format": 2``). Checkpoints written by inrkit 0.1.0
+and 0.2.0 (no ``field_format``) hold the flat form, one object with every kind's keys;
+:func:`read_flat_field` reads it, and such checkpoints keep loading.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,13 +20,48 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .encodings import ENCODINGS
 from .errors import InrkitError
 from .fields import Field, FieldConfig, RadianceFieldConfig
+from .networks import NETWORKS
 from .io import atomic_path, read_json, write_json  # write_json: re-exported, it was defined here
 
-__all__ = ["save_checkpoint", "load", "load_meta", "checkpoint_folder", "write_json"]
+__all__ = ["save_checkpoint", "load", "load_meta", "checkpoint_folder", "read_flat_field", "write_json"]
 
 WEIGHTS, META, TRAIN_STATE = "field.safetensors", "field.json", "train_state.pt"
+FIELD_FORMAT = 2
+"""field.json's ``field_format``: 2, one ``{"kind": ..., own keys}`` object per component; 1 (absent:
+inrkit 0.1.0 and 0.2.0), one flat object per component with every kind's keys."""
+
+# Flat-form keys a kind now names otherwise; the other keys keep their names, and keys a kind does
+# not use are dropped.
+_FLAT_RENAMES = {
+    "vm": {"n_features": "n_components", "finest_resolution": "resolution"},
+    "wire": {"hidden_omega": "omega", "scale": "sigma"},
+}
+
+
+def read_flat_field(d: dict) -> dict:
+    """A field configuration in the flat form of field_format 1 rewritten in field_format 2.
+
+    Examples:
+        >>> read_flat_field({"encoding": {"kind": "vm", "n_features": 16, "finest_resolution": 32, "m": 256,
+        ...                               "sigma": 10.0, "seed": 0}, "output": "identity"})
+        {'encoding': {'kind': 'vm', 'n_components': 16, 'resolution': 32, 'seed': 0}, 'output': 'identity'}
+    """
+
+    def component(c: dict, registry: dict) -> dict:
+        if c.get("kind") not in registry:
+            return c  # from_dict names the unknown kind
+        renames, own = _FLAT_RENAMES.get(c["kind"], {}), {f.name for f in dataclasses.fields(registry[c["kind"]])}
+        return {"kind": c["kind"], **{renames.get(k, k): v for k, v in c.items() if renames.get(k, k) in own}}
+
+    out = dict(d)
+    for key, registry in (("encoding", ENCODINGS), ("direction", ENCODINGS), ("network", NETWORKS),
+                          ("color_network", NETWORKS)):
+        if isinstance(d.get(key), dict):
+            out[key] = component(d[key], registry)
+    return out
 
 
 def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict | None = None) -> None:
@@ -35,6 +76,7 @@ def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict |
         "in_dim": field.in_dim,
         "out_dim": field.out_dim,
         "params": field.n_params(),
+        "field_format": FIELD_FORMAT,
         "field": field.config.to_dict(),
     }
     text = json.dumps(meta, indent=2, default=float) + "\n"  # fails here, before any file is replaced
@@ -73,9 +115,10 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
     """Rebuild a fitted field from a checkpoint folder; ``field.meta`` holds its metadata and
     ``field.checkpoint_dir`` the folder (where a radiance field's occupancy grid is found).
 
-    >>> field = inrkit.load("runs/camera")          # doctest: +SKIP
-    >>> field(torch.zeros(1, 2))                    # value at the image centre
-    >>> field.sample_grid((1024, 1024))             # (1024, 1024, C) numpy array
+    Examples:
+        >>> field = inrkit.load("runs/camera")  # doctest: +SKIP
+        >>> field(torch.zeros(1, 2))  # the value at the image centre  # doctest: +SKIP
+        >>> field.sample_grid((1024, 1024))  # a (1024, 1024, C) numpy array  # doctest: +SKIP
     """
     path = checkpoint_folder(path)
     meta = load_meta(path)
@@ -84,7 +127,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
         if not isinstance(meta["field"], dict):
             raise TypeError("'field' is not an object")
         kind = meta["field"].get("type", "field")
-        cfg = (RadianceFieldConfig if kind == "radiance" else FieldConfig).from_dict(meta["field"])
+        d = meta["field"] if meta.get("field_format", 1) >= FIELD_FORMAT else read_flat_field(meta["field"])
+        cfg = (RadianceFieldConfig if kind == "radiance" else FieldConfig).from_dict(d)
         field = cfg.build(meta["in_dim"], meta["out_dim"])
     except (TypeError, ValueError, KeyError) as e:
         raise InrkitError(f"{str(path)!r} describes a field this version cannot build ({e})") from None

@@ -12,11 +12,18 @@ Shapes: ``x: (..., d)``; a scalar field ``y: (..., 1)``; a vector field
 default) keeps the result differentiable, so it can sit inside a training loss
 (the Poisson signal fits a field through its gradient or Laplacian).
 
->>> x = torch.rand(5, 2, requires_grad=True)
->>> y = field(x)                       # (5, 1)
->>> gradient(y, x)                     # (5, 2)
->>> laplacian(y, x)                    # (5, 1)
->>> g = field_gradient(field, x0)      # evaluates the field for you: (5, 2)
+Examples:
+    A paraboloid ``f(x, y) = x² + 3y²``, whose gradient is ``(2x, 6y)`` and Laplacian 8:
+
+    >>> field = lambda p: (p[:, :1] ** 2 + 3 * p[:, 1:] ** 2)   # (N, 2) -> (N, 1)
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = field(x)                                           # (1, 1)
+    >>> gradient(y, x).tolist()                                # (1, 2)
+    [[2.0, 12.0]]
+    >>> laplacian(y, x).tolist()                               # (1, 1)
+    [[8.0]]
+    >>> field_gradient(field, torch.tensor([[0.5, -1.0]])).tolist()   # evaluates the field for you
+    [[1.0, -6.0]]
 """
 from __future__ import annotations
 

@@ -25,17 +25,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = [
-    "Encoding",
-    "Identity",
-    "BasicFourier",
-    "NeRFPositional",
-    "FFNPositional",
-    "GaussianFourier",
-    "HashGrid",
-    "HashGridCache",
-    "SphericalHarmonics",
-]
+from .configs import EncodingConfig
+
+__all__ = ["Encoding", "Identity", "BasicFourier", "NeRFPositional", "FFNPositional", "GaussianFourier", "HashGrid",
+           "HashGridCache", "SphericalHarmonics"]
 
 
 class Encoding(nn.Module):
@@ -395,74 +388,6 @@ class SphericalHarmonics(Encoding):
         return torch.stack(out, dim=-1)
 
 
-@dataclass
-class EncodingConfig:
-    """Which encoding, with its arguments (unused ones are ignored)."""
-
-    kind: str = "identity"
-    """identity | basic | positional (NeRF) | ffn-positional | gaussian | hashgrid | sh | vm (TensoRF planes)."""
-    n_frequencies: int = 10
-    """positional: octaves L."""
-    include_input: bool = True
-    """positional: prepend the raw coordinate."""
-    m: int = 256
-    """ffn-positional and gaussian: mapping size (number of frequencies)."""
-    scale: float = 6.0
-    """ffn-positional: frequencies up to 2^scale - 1."""
-    sigma: float = 10.0
-    """gaussian: standard deviation of B, in cycles across the signal."""
-    n_levels: int = 16
-    """hashgrid: levels L."""
-    n_features: int = 2
-    """hashgrid: features per level F."""
-    log2_hashmap_size: int = 19
-    """hashgrid: at most 2^this rows per level (T)."""
-    base_resolution: int = 16
-    """hashgrid: coarsest resolution N_min."""
-    finest_resolution: int = 0
-    """hashgrid: finest resolution N_max; 0 takes the signal's largest side."""
-    degree: int = 4
-    """sh: number of degrees."""
-    seed: int = 0
-    """gaussian and hashgrid: seed of B or of the table initialisation."""
-
-    def build(self, in_dim: int) -> Encoding:
-        k = self.kind
-        if k == "identity":
-            return Identity(in_dim)
-        if k == "basic":
-            return BasicFourier(in_dim)
-        if k == "positional":
-            return NeRFPositional(in_dim, self.n_frequencies, self.include_input)
-        if k == "ffn-positional":
-            return FFNPositional(in_dim, self.m, self.scale)
-        if k == "gaussian":
-            return GaussianFourier(in_dim, self.m, self.sigma, self.seed)
-        if k == "hashgrid":
-            if self.finest_resolution <= 0:
-                raise ValueError("hashgrid needs finest_resolution > 0 (the signal sets it when 0)")
-            return HashGrid(
-                in_dim,
-                self.n_levels,
-                self.n_features,
-                self.log2_hashmap_size,
-                self.base_resolution,
-                self.finest_resolution,
-                self.seed,
-            )
-        if k == "sh":
-            return SphericalHarmonics(in_dim, self.degree)
-        if k == "vm":
-            if self.finest_resolution <= 0:
-                raise ValueError("vm needs finest_resolution > 0 (the plane resolution)")
-            return TensorVM(in_dim, self.n_features, self.finest_resolution, self.seed)
-        raise ValueError(f"unknown encoding kind {k!r}; expected one of {', '.join(ENCODING_KINDS)}")
-
-
-ENCODING_KINDS = ("identity", "basic", "positional", "ffn-positional", "gaussian", "hashgrid", "sh", "vm")
-__all__ += ["EncodingConfig", "ENCODING_KINDS"]
-
-
 class TensorVM(Encoding):
     """TensoRF's vector-matrix decomposition of a 3D feature grid (Chen et al. 2022, Sec. 3.2).
 
@@ -500,3 +425,172 @@ class TensorVM(Encoding):
 
 
 __all__ += ["TensorVM"]
+
+
+# ---------------------------------------------------------------------------- configs: one per kind
+
+
+ENCODINGS: dict[str, type[EncodingConfig]] = EncodingConfig.registry
+"""Encoding kind name -> its config class (:class:`~inrkit.configs.EncodingConfig` reads any of them)."""
+
+
+@dataclass
+class IdentityConfig(EncodingConfig):
+    """:class:`Identity`, the raw coordinates: ``out_dim = in_dim``.
+
+    Examples:
+        >>> IdentityConfig().build(2).out_dim
+        2
+    """
+
+    kind = "identity"
+
+    def build(self, in_dim: int) -> Identity:
+        return Identity(in_dim)
+
+
+@dataclass
+class BasicConfig(EncodingConfig):
+    """:class:`BasicFourier`, ``[cos 2πv, sin 2πv]``: ``out_dim = 2 * in_dim``.
+
+    Examples:
+        >>> BasicConfig().build(3).out_dim
+        6
+    """
+
+    kind = "basic"
+
+    def build(self, in_dim: int) -> BasicFourier:
+        return BasicFourier(in_dim)
+
+
+@dataclass
+class PositionalConfig(EncodingConfig):
+    """:class:`NeRFPositional`: ``out_dim = in_dim * (2 * n_frequencies + include_input)``.
+
+    Examples:
+        >>> PositionalConfig(n_frequencies=10).build(3).out_dim
+        63
+    """
+
+    kind = "positional"
+    n_frequencies: int = 10
+    """Octaves L: frequencies ``2^k π`` for ``k = 0 .. L - 1``."""
+    include_input: bool = True
+    """Prepend the raw coordinate."""
+
+    def build(self, in_dim: int) -> NeRFPositional:
+        return NeRFPositional(in_dim, self.n_frequencies, self.include_input)
+
+
+@dataclass
+class FFNPositionalConfig(EncodingConfig):
+    """:class:`FFNPositional`, the Fourier-features paper's per-axis one: ``out_dim = 2 * in_dim * (m // 2)``.
+
+    Examples:
+        >>> FFNPositionalConfig(m=256, scale=6.0).build(2).out_dim
+        512
+    """
+
+    kind = "ffn-positional"
+    m: int = 256
+    """Mapping size: ``m // 2`` frequencies per axis."""
+    scale: float = 6.0
+    """Frequencies up to ``2^scale - 1`` cycles across the signal."""
+
+    def build(self, in_dim: int) -> FFNPositional:
+        return FFNPositional(in_dim, self.m, self.scale)
+
+
+@dataclass
+class GaussianFourierConfig(EncodingConfig):
+    """:class:`GaussianFourier`, ``B ~ N(0, sigma²)`` of shape ``(m, in_dim)``: ``out_dim = 2 * m``.
+
+    Examples:
+        >>> GaussianFourierConfig(m=16, sigma=10.0).build(2).out_dim
+        32
+    """
+
+    kind = "gaussian"
+    m: int = 256
+    """Mapping size: the rows of B."""
+    sigma: float = 10.0
+    """Standard deviation of B, in cycles across the signal."""
+    seed: int = 0
+    """Seed of B."""
+
+    def build(self, in_dim: int) -> GaussianFourier:
+        return GaussianFourier(in_dim, self.m, self.sigma, self.seed)
+
+
+@dataclass
+class HashGridConfig(EncodingConfig):
+    """:class:`HashGrid`, Instant-NGP's multiresolution hash encoding: ``out_dim = n_levels * n_features``.
+
+    Examples:
+        >>> HashGridConfig(n_levels=2, n_features=2, log2_hashmap_size=8, finest_resolution=32).build(2).out_dim
+        4
+    """
+
+    kind = "hashgrid"
+    n_levels: int = 16
+    """Levels L."""
+    n_features: int = 2
+    """Features per level F."""
+    log2_hashmap_size: int = 19
+    """At most ``2^this`` table rows per level (T)."""
+    base_resolution: int = 16
+    """Coarsest resolution N_min."""
+    finest_resolution: int = 0
+    """Finest resolution N_max; 0: :func:`inrkit.make_field` takes the signal's resolution."""
+    seed: int = 0
+    """Seed of the table initialisation."""
+
+    def build(self, in_dim: int) -> HashGrid:
+        if self.finest_resolution <= 0:
+            raise ValueError("hashgrid needs finest_resolution > 0 (make_field sets it from the signal when 0)")
+        return HashGrid(in_dim, self.n_levels, self.n_features, self.log2_hashmap_size, self.base_resolution,
+                        self.finest_resolution, self.seed)
+
+
+@dataclass
+class SHConfig(EncodingConfig):
+    """:class:`SphericalHarmonics` of unit directions: ``out_dim = degree²``.
+
+    Examples:
+        >>> SHConfig(degree=4).build(3).out_dim
+        16
+    """
+
+    kind = "sh"
+    degree: int = 4
+    """Number of degrees, 1 to 4 (harmonics of degree 0 .. degree - 1)."""
+
+    def build(self, in_dim: int) -> SphericalHarmonics:
+        return SphericalHarmonics(in_dim, self.degree)
+
+
+@dataclass
+class VMConfig(EncodingConfig):
+    """:class:`TensorVM`, TensoRF's planes and lines over 3D points: ``out_dim = 3 * n_components``.
+
+    Examples:
+        >>> VMConfig(n_components=4, resolution=8).build(3).out_dim
+        12
+    """
+
+    kind = "vm"
+    n_components: int = 16
+    """Channels of each plane and line."""
+    resolution: int = 128
+    """Samples along each side of the planes and lines."""
+    seed: int = 0
+    """Seed of the initialisation."""
+
+    def build(self, in_dim: int) -> TensorVM:
+        return TensorVM(in_dim, self.n_components, self.resolution, self.seed)
+
+
+ENCODING_KINDS = tuple(ENCODINGS)
+__all__ += ["EncodingConfig", "ENCODINGS", "ENCODING_KINDS", "IdentityConfig", "BasicConfig", "PositionalConfig",
+            "FFNPositionalConfig", "GaussianFourierConfig", "HashGridConfig", "SHConfig", "VMConfig"]

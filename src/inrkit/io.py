@@ -16,7 +16,11 @@ from pathlib import Path
 
 from .errors import InrkitError
 
-__all__ = ["atomic_path", "write_json", "read_json", "input_file", "output_folder", "output_folder_exists"]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
+"""The image file suffixes (lower case) that :func:`inrkit.load_image` reads: the one list of image
+suffixes. Every lister of image files (bench folders, video frame folders, MRI sources, NeRF scenes) uses it."""
+
+__all__ = ["IMAGE_SUFFIXES", "atomic_path", "write_json", "read_json", "input_file", "output_folder", "output_folder_exists"]
 
 
 @contextmanager

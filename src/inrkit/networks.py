@@ -7,25 +7,16 @@ final linear layer maps to ``out_dim``. The SIREN repository's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-__all__ = [
-    "MLP",
-    "Siren",
-    "SineLayer",
-    "Gauss",
-    "Wire",
-    "Finer",
-    "FourierNet",
-    "GaborNet",
-    "Bacon",
-    "NetworkConfig",
-    "NETWORK_KINDS",
-    "ACTIVATIONS",
-]
+from .configs import NetworkConfig
+
+__all__ = ["MLP", "Siren", "SineLayer", "Gauss", "Wire", "Finer", "FourierNet", "GaborNet", "Bacon", "ACTIVATIONS",
+           "NetworkConfig", "NETWORKS", "NETWORK_KINDS", "MLPConfig", "SirenConfig", "GaussConfig", "WireConfig",
+           "FinerConfig", "FourierNetConfig", "GaborNetConfig", "BaconConfig"]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -40,9 +31,10 @@ ACTIVATIONS = {
 class MLP(nn.Module):
     """Fully connected network with a chosen activation.
 
-    ``skips`` lists hidden layers whose input is concatenated with the
-    network's input, as NeRF does at layer 4 (0-based, counted from the first
-    hidden layer). ``init``: ``"torch"`` keeps PyTorch's default Linear
+    ``skips`` lists hidden layers (0-based) whose input is the previous layer's
+    output concatenated with the network's input. NeRF's network is
+    ``skips=(5,)``: the sixth layer takes ``[h, x]``; NeRF's code writes this
+    ``skips=[4]``, the layer after which it concatenates. ``init``: ``"torch"`` keeps PyTorch's default Linear
     initialisation (weights and biases ``U(±1/√fan_in)``); ``"glorot"`` draws
     weights from a Glorot normal truncated at two standard deviations (variance
     ``2 / (fan_in + fan_out)``) and biases from ``N(0, 0.01²)``: the default of
@@ -401,61 +393,201 @@ class Bacon(_MFN):
         return outs
 
 
-@dataclass
-class NetworkConfig:
-    """Which network, with its arguments."""
+NETWORKS: dict[str, type[NetworkConfig]] = NetworkConfig.registry
+"""Network kind name -> its config class (:class:`~inrkit.configs.NetworkConfig` reads any of them)."""
 
-    kind: str = "mlp"
-    """mlp | siren."""
+
+@dataclass
+class MLPConfig(NetworkConfig):
+    """:class:`MLP`: ``depth`` hidden layers of ``width`` with one activation, a linear last layer.
+
+    Examples:
+        >>> net = MLPConfig(width=64, depth=2).build(32, 1)
+        >>> sum(p.numel() for p in net.parameters())  # (32 + 1) * 64 + (64 + 1) * 64 + (64 + 1) * 1
+        6337
+    """
+
+    kind = "mlp"
     width: int = 256
     """Hidden width."""
     depth: int = 4
     """Number of hidden (activated) layers."""
     activation: str = "relu"
-    """mlp: relu, leaky_relu, gelu, silu, softplus or tanh."""
-    skips: tuple[int, ...] = field(default_factory=tuple)
-    """mlp: hidden layers that also take the network input (NeRF: (4,))."""
+    """relu, leaky_relu, gelu, silu, softplus or tanh."""
+    skips: tuple[int, ...] = ()
+    """Hidden layers (0-based) whose input is also the network's input; NeRF's network is ``(5,)``."""
     init: str = "torch"
-    """mlp: weight initialisation, torch (PyTorch's default) or glorot (JAX stax's default, as the
-    Fourier-features paper)."""
+    """Weight initialisation: torch (PyTorch's default) or glorot (JAX stax's, as the Fourier-features paper)."""
+
+    def __post_init__(self):
+        self.skips = tuple(self.skips)  # a list, from JSON
+
+    def build(self, in_dim: int, out_dim: int) -> MLP:
+        return MLP(in_dim, out_dim, self.width, self.depth, self.activation, self.skips, self.init)
+
+
+@dataclass
+class SirenConfig(NetworkConfig):
+    """:class:`Siren`: ``depth`` sine layers of ``width`` and a linear last layer.
+
+    Examples:
+        >>> SirenConfig(width=16, depth=2, first_omega=3000.0).build(1, 1).layers[0].omega
+        3000.0
+    """
+
+    kind = "siren"
+    width: int = 256
+    """Hidden width."""
+    depth: int = 4
+    """Number of sine layers (the SIREN code's ``hidden_layers=3`` is 4)."""
     first_omega: float = 30.0
-    """siren: ω0 of the first layer."""
+    """ω0 of the first layer."""
     hidden_omega: float = 30.0
-    """siren, finer: ω0 of the hidden layers; wire: ω0 of every layer."""
+    """ω0 of the other sine layers (and the scale of the last layer's initialisation)."""
+
+    def build(self, in_dim: int, out_dim: int) -> Siren:
+        return Siren(in_dim, out_dim, self.width, self.depth, self.first_omega, self.hidden_omega)
+
+
+@dataclass
+class GaussConfig(NetworkConfig):
+    """:class:`Gauss`: Gaussian activations ``exp(-(scale z)²)``.
+
+    Examples:
+        >>> len(GaussConfig(width=8, depth=3).build(2, 1).layers)
+        3
+    """
+
+    kind = "gauss"
+    width: int = 256
+    """Hidden width."""
+    depth: int = 4
+    """Number of hidden (activated) layers."""
     scale: float = 10.0
-    """gauss: s in exp(-(s z)²); wire: s0 in exp(jω0 z - |s0 z|²)."""
+    """s in ``exp(-(s z)²)``."""
+
+    def build(self, in_dim: int, out_dim: int) -> Gauss:
+        return Gauss(in_dim, out_dim, self.width, self.depth, self.scale)
+
+
+@dataclass
+class WireConfig(NetworkConfig):
+    """:class:`Wire`: complex Gabor wavelets ``exp(j omega z - |sigma z|²)``, hidden width ``width / √2``.
+
+    Examples:
+        >>> WireConfig(width=256, depth=3).build(2, 1).first.out_features
+        181
+    """
+
+    kind = "wire"
+    width: int = 256
+    """Width of the real network of the same parameter count (the hidden width is ``width / √2``)."""
+    depth: int = 4
+    """Number of hidden (activated) layers."""
+    omega: float = 20.0
+    """ω0, the wavelets' frequency, in every layer."""
+    sigma: float = 30.0
+    """s0, the wavelets' inverse width, in every layer."""
+
+    def build(self, in_dim: int, out_dim: int) -> Wire:
+        return Wire(in_dim, out_dim, self.width, self.depth, self.omega, self.sigma)
+
+
+@dataclass
+class FinerConfig(NetworkConfig):
+    """:class:`Finer`: variable-periodic ``sin(ω0 (|z| + 1) z)`` layers, SIREN's initialisation.
+
+    Examples:
+        >>> FinerConfig(width=8, depth=2).build(2, 1).omegas
+        [1.0, 30.0]
+    """
+
+    kind = "finer"
+    width: int = 256
+    """Hidden width."""
+    depth: int = 4
+    """Number of hidden (activated) layers."""
+    first_omega: float = 1.0
+    """ω0 of the first layer."""
+    hidden_omega: float = 30.0
+    """ω0 of the other layers (and the scale of SIREN's initialisation of every layer after the first)."""
     first_bias_scale: float = 20.0
-    """finer: first-layer bias ~ U(-k, k)."""
+    """k: the first layer's bias is drawn from ``U(-k, k)``."""
+
+    def build(self, in_dim: int, out_dim: int) -> Finer:
+        return Finer(in_dim, out_dim, self.width, self.depth, self.first_omega, self.hidden_omega,
+                     self.first_bias_scale)
+
+
+@dataclass
+class FourierNetConfig(NetworkConfig):
+    """:class:`FourierNet`: a multiplicative filter network with sine filters.
+
+    Examples:
+        >>> len(FourierNetConfig(width=8, depth=3).build(2, 1).filters)
+        3
+    """
+
+    kind = "fourier-net"
+    width: int = 256
+    """Hidden width."""
+    depth: int = 4
+    """Number of filters."""
     input_scale: float = 256.0
-    """fourier-net, gabor-net: filter frequency scale."""
+    """Scale of the filters' frequencies."""
+
+    def build(self, in_dim: int, out_dim: int) -> FourierNet:
+        return FourierNet(in_dim, out_dim, self.width, self.depth, self.input_scale)
+
+
+@dataclass
+class GaborNetConfig(NetworkConfig):
+    """:class:`GaborNet`: a multiplicative filter network with Gabor filters.
+
+    Examples:
+        >>> len(GaborNetConfig(width=8, depth=3).build(2, 1).filters)
+        3
+    """
+
+    kind = "gabor-net"
+    width: int = 256
+    """Hidden width."""
+    depth: int = 4
+    """Number of filters."""
+    input_scale: float = 256.0
+    """Scale of the filters' frequencies."""
     alpha: float = 6.0
-    """gabor-net: γ ~ Gamma(alpha / depth, 1)."""
+    """Shape of the filters' inverse squared widths, ``γ ~ Gamma(alpha / depth, beta)``."""
+    beta: float = 1.0
+    """Rate of the filters' ``γ ~ Gamma(alpha / depth, beta)``."""
+
+    def build(self, in_dim: int, out_dim: int) -> GaborNet:
+        return GaborNet(in_dim, out_dim, self.width, self.depth, self.input_scale, self.alpha, self.beta)
+
+
+@dataclass
+class BaconConfig(NetworkConfig):
+    """:class:`Bacon`: a band-limited FourierNet with an output at every scale.
+
+    Examples:
+        >>> BaconConfig(width=8, depth=3, max_frequency=16.0).build(2, 1).bandwidths
+        [4.0, 4.0, 8.0]
+    """
+
+    kind = "bacon"
+    width: int = 256
+    """Hidden width."""
+    depth: int = 4
+    """Number of filters, and of outputs (scales)."""
     max_frequency: float = 0.0
-    """bacon: highest frequency in cycles per unit; 0 takes the signal's Nyquist (size / 4)."""
+    """Highest frequency in cycles per unit; 0: :func:`inrkit.make_field` takes the signal's Nyquist."""
     seed: int = 0
-    """bacon: seed of the fixed filter frequencies."""
+    """Seed of the fixed filter frequencies."""
 
-    def build(self, in_dim: int, out_dim: int) -> nn.Module:
-        k, w, d = self.kind, self.width, self.depth
-        if k == "mlp":
-            return MLP(in_dim, out_dim, w, d, self.activation, tuple(self.skips), self.init)
-        if k == "siren":
-            return Siren(in_dim, out_dim, w, d, self.first_omega, self.hidden_omega)
-        if k == "gauss":
-            return Gauss(in_dim, out_dim, w, d, self.scale)
-        if k == "wire":
-            return Wire(in_dim, out_dim, w, d, self.hidden_omega, self.scale)
-        if k == "finer":
-            return Finer(in_dim, out_dim, w, d, self.first_omega, self.hidden_omega, self.first_bias_scale)
-        if k == "fourier-net":
-            return FourierNet(in_dim, out_dim, w, d, self.input_scale)
-        if k == "gabor-net":
-            return GaborNet(in_dim, out_dim, w, d, self.input_scale, self.alpha)
-        if k == "bacon":
-            if self.max_frequency <= 0:
-                raise ValueError("bacon needs max_frequency > 0 (the signal sets it when 0)")
-            return Bacon(in_dim, out_dim, w, d, self.max_frequency, self.seed)
-        raise ValueError(f"unknown network kind {k!r}; expected one of {', '.join(NETWORK_KINDS)}")
+    def build(self, in_dim: int, out_dim: int) -> Bacon:
+        if self.max_frequency <= 0:
+            raise ValueError("bacon needs max_frequency > 0 (make_field sets it from the signal when 0)")
+        return Bacon(in_dim, out_dim, self.width, self.depth, self.max_frequency, self.seed)
 
 
-NETWORK_KINDS = ("mlp", "siren", "gauss", "wire", "finer", "fourier-net", "gabor-net", "bacon")
+NETWORK_KINDS = tuple(NETWORKS)

@@ -120,13 +120,13 @@ def train_gd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float, step
 
 
 def _field_1d(kind: str, sigma: float, width: int, seed: int) -> nn.Module:
-    from .encodings import EncodingConfig
+    from .encodings import GaussianFourierConfig, IdentityConfig
     from .fields import FieldConfig
-    from .networks import NetworkConfig
+    from .networks import MLPConfig
 
     torch.manual_seed(seed)
-    enc = EncodingConfig(kind, m=256, sigma=sigma, seed=seed)
-    return FieldConfig(enc, NetworkConfig("mlp", width=width, depth=3)).build(1, 1)
+    enc = GaussianFourierConfig(m=256, sigma=sigma, seed=seed) if kind == "gaussian" else IdentityConfig()
+    return FieldConfig(enc, MLPConfig(width=width, depth=3)).build(1, 1)
 
 
 def paper_figures(out, n_train: int = 64, width: int = 256, seed: int = 0, log=print) -> dict:

@@ -36,8 +36,8 @@ import torch
 
 from .errors import InrkitError
 
-__all__ = ["as_field", "field_meta", "mesh", "output_size", "parse_region", "render", "render_volume", "size_pair",
-           "volume_size"]
+__all__ = ["as_field", "field_meta", "mesh", "output_size", "parse_region", "render", "render_target", "render_volume",
+           "size_pair", "volume_size", "write_render"]
 
 IMAGE_KINDS = ("image", "poisson", "ct", "mri")  # mri: 2D ones; a 3D one renders as a volume
 SHAPE_KINDS = ("sdf", "occupancy")
@@ -198,6 +198,30 @@ def volume_size(size, scale: float, shape: Sequence[int]) -> tuple[int, int, int
     return tuple(parts)
 
 
+def render_target(out, folder, suffixes: Sequence[str], what: str, default_name: str | None = None):
+    """Where a render writes ``what``: ``out``, else ``folder / default_name`` (None when neither is known
+    yet: call again once the rendering has given the name). Its folder must exist and its name end in one
+    of ``suffixes``; a kind's ``write`` checks ``out`` this way before rendering, so a bad name costs nothing.
+
+    Examples:
+        >>> render_target(None, ".", (".png",), "an image", "render_8x8.png").name
+        'render_8x8.png'
+        >>> render_target("x.wav", ".", (".png",), "an image")
+        Traceback (most recent call last):
+        inrkit.errors.InrkitError: cannot write an image as 'x.wav'; expected a name ending in .png
+    """
+    from pathlib import Path
+
+    from .io import output_folder_exists
+
+    if out is None and default_name is None:
+        return None
+    target = output_folder_exists(Path(out) if out is not None else Path(folder) / default_name)
+    if not target.name.lower().endswith(tuple(suffixes)):
+        raise InrkitError(f"cannot write {what} as {target.name!r}; expected a name ending in {', '.join(suffixes)}")
+    return target
+
+
 # ---------------------------------------------------------------- options a kind has no use for
 
 
@@ -311,118 +335,67 @@ def render(
         >>> clip = inrkit.render("runs/song", rate=8000)                  # doctest: +SKIP
     """
     field = as_field(field_or_path, device)
+    options = dict(size=size, scale=scale, region=region, rate=rate, fps=fps, azimuth=azimuth, elevation=elevation,
+                   camera_path=camera_path, frames=frames, depth=depth, view=view)
+    return _dispatch(field, "render", options, chunk_size, progress)
+
+
+def write_render(field_or_path, out=None, folder=None, chunk_size: int = 1 << 16, device=None, progress: bool = True,
+                 **options) -> str:
+    """:func:`render` a field and write the result as ``inrkit render`` does: to ``out``, or to a name
+    chosen by the kind in ``folder`` (default: the field's checkpoint folder). Returns the line saying
+    what was written. ``options`` are :func:`render`'s."""
+    field = as_field(field_or_path, device)
+    if folder is None:
+        folder = getattr(field, "checkpoint_dir", None) or "."
+    return _dispatch(field, "write", options, chunk_size, progress, out, folder)
+
+
+def _dispatch(field, what: str, options: dict, chunk_size: int, progress: bool, *args):
+    """Call the field's kind's ``render`` or ``write`` (:data:`inrkit.signals.KINDS`) with the options it
+    takes; each option it has no use for, given a value, is one warning."""
+    import inspect
+
+    from .signals import KINDS
+
     meta = field_meta(field)
     sig = meta["signal"]
-    kind = _kind(meta)
+    kind = KINDS.get(sig.get("kind"))
+    fn = getattr(kind, what, None)
+    if fn is None:
+        raise InrkitError(f"cannot render a {sig.get('kind')!r} field: no kind of that name knows how")
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise InrkitError(f"chunk size must be positive, got {chunk_size}")
-    given = {"size": size is not None, "scale": scale != 1.0, "region": region is not None, "rate": rate is not None,
-             "fps": fps is not None, "azimuth": azimuth is not None, "elevation": elevation is not None,
-             "camera_path": camera_path is not None, "frames": frames is not None, "depth": bool(depth),
-             "view": view is not None}
-    _warn_ignored(kind, sig, given, view, camera_path)
-    dev = next(field.parameters()).device
-    if kind in IMAGE_KINDS:
-        return _render_image_kind(field, sig, size, scale, region, chunk_size, dev)
-    if kind == "volume":
-        return render_volume(field, size, scale, chunk_size, dev)
-    if kind == "audio":
-        from .signals.audio import resample_field
-
-        n, channels = sig["shape"]
-        out_rate = sig["sample_rate"] if rate is None else rate
-        if not (isinstance(out_rate, (int, float)) and 0 < out_rate < float("inf")):
-            raise InrkitError(f"sample rate must be a positive number of Hz, got {rate}")
-        return resample_field(field, n, channels, sig["sample_rate"], out_rate, chunk_size=chunk_size, device=dev)
-    if kind == "video":
-        return _render_video(field, sig, size, scale, fps, chunk_size, dev, progress)
-    if kind in SHAPE_KINDS:
-        return _render_shape_kind(field, kind, size, azimuth, elevation, camera_path, frames, chunk_size, dev,
-                                  progress)
-    if kind == "nerf":
-        from .signals.nerf import camera_path as cameras
-        from .signals.nerf import render_camera_path, render_view
-
-        if view is None:
-            return render_camera_path(field, camera_path or "orbit", frames, size, scale, depth, chunk_size, progress)
-        c2w, k, w, h = cameras(field, camera_path or "dataset", frames, size, scale)
-        if not (isinstance(view, (int, np.integer)) and 0 <= view < c2w.shape[0]):
-            raise InrkitError(f"view {view} does not exist: the camera path has {c2w.shape[0]} "
-                              f"camera{'s' * (c2w.shape[0] != 1)} (0 to {c2w.shape[0] - 1})")
-        return render_view(field, c2w[int(view)], k[int(view)], w, h, chunk_size)
-    raise InrkitError(f"cannot render a {kind!r} field")
+    defaults = dict(size=None, scale=1.0, region=None, rate=None, fps=None, azimuth=None, elevation=None,
+                    camera_path=None, frames=None, depth=False, view=None)
+    given = {k: v for k, v in options.items() if v != defaults.get(k)}
+    takes = dict(inspect.signature(fn).parameters)
+    if any(p.kind is p.VAR_KEYWORD for p in takes.values()) and kind.render is not None:
+        takes.update(inspect.signature(kind.render).parameters)  # a write passing its options on to render
+    takes = {k for k, p in takes.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    if kind.name in _BUILT_IN:
+        _warn_ignored(_kind(meta), sig, {k: True for k in given}, options.get("view"), options.get("camera_path"))
+    else:
+        ignored = [k for k in given if k not in takes]
+        if ignored:
+            names = " and ".join("--" + k.replace("_", "-") for k in ignored)
+            warnings.warn(f"{names} ignored for {kind.name} fields", stacklevel=3)
+    call = {k: v for k, v in given.items() if k in takes}
+    for key, value in (("chunk_size", chunk_size), ("progress", progress),
+                       ("device", next(field.parameters()).device)):
+        if key in takes:
+            call[key] = value
+    return fn(field, *args, **call)
 
 
-def _render_image_kind(field, sig, size, scale, region, chunk_size, device) -> np.ndarray:
-    """Image, CT, 2D MRI: ``uint8 (H, W, C)``; Poisson: float32 ``(H, W, 1)`` with the image's
-    unobservable part (mean or affine part)."""
-    from .signals.image import render_image
-
-    h0, w0, c = sig["shape"]
-    kind = sig["kind"]
-    if kind == "poisson":
-        from .signals.poisson import align
-
-        w, h = output_size(size, scale, (w0, h0))
-        raw = field.sample_grid((h, w), chunk_size=chunk_size)[..., 0]  # (H, W)
-        return align(raw, sig["mode"], sig["anchor"])[..., None]
-    reg = parse_region(region)
-    w, h = output_size(size, scale, (w0, h0), region=reg)
-    fn = field
-    if kind == "ct":  # zero outside the reconstruction circle: no ray constrains the field there
-        def fn(x: torch.Tensor) -> torch.Tensor:  # (N, 2) -> (N, 1)
-            return field(x) * (x.square().sum(-1, keepdim=True) <= 1)
-    return render_image(fn, (w, h), c, region=reg, chunk_size=chunk_size, device=device)
+_BUILT_IN = ("image", "poisson", "ct", "mri", "volume", "audio", "video", "sdf", "occupancy", "nerf")
 
 
 def render_volume(field, size=None, scale: float = 1.0, chunk_size: int = 1 << 16, device=None) -> np.ndarray:
-    """A volume field (``volume``, 3D ``mri``) on a grid of voxel centres of any size, in the volume's
-    own units (the ``value_range`` it was scaled from): ``(N0, N1, N2)`` float32 in array order.
+    """A volume field on a voxel grid of any size (:func:`inrkit.signals.volume.render_field`)."""
+    from .signals.volume import render_field
 
-    ``size``: N, ``"N0xN1xN2"`` or three numbers (default: the fitted shape times ``scale``). The grid
-    spans the same physical extent: for NIfTI sources the affine of the result is
-    ``inrkit.signals.volume.scaled_affine(meta["signal"]["affine"], shape, size)``.
-
-    Examples:
-        >>> vol = render_volume(inrkit.load("runs/brain"), 128)   # doctest: +SKIP
-        >>> vol.shape                                             # doctest: +SKIP
-        (128, 128, 128)
-    """
-    from .grids import evaluate_grid
-
-    field = as_field(field)
-    sig = field_meta(field, ("volume", "mri"))["signal"]
-    if len(sig["shape"]) == 3 and sig["kind"] == "mri":
-        raise InrkitError("this mri field is 2D; render it as an image (inrkit.render)")
-    shape = sig["shape"][:3]
-    n = volume_size(size, scale, shape)
-    device = device if device is not None else next(field.parameters()).device
-    vol = np.clip(evaluate_grid(field, n, 1, chunk_size=chunk_size, device=device)[..., 0], 0, 1)  # (N0, N1, N2)
-    lo, hi = sig.get("value_range", [0.0, 1.0])
-    return (vol * (hi - lo) + lo).astype(np.float32)
-
-
-def _render_video(field, sig, size, scale, fps, chunk_size, device, progress) -> np.ndarray:
-    """``uint8 (T', H, W, C)``: the field at ``T' = T fps / fps0`` frame centres over the clip's duration."""
-    from .grids import evaluate_grid
-    from .progress import track
-
-    t, h0, w0, c = sig["shape"]
-    w, h = output_size(size, scale, (w0, h0), "the frames")
-    rate = sig["fps"] if fps is None else fps
-    if not (isinstance(rate, (int, float)) and 0 < rate < float("inf")):
-        raise InrkitError(f"frame rate must be positive, got {fps}")
-    n = max(1, round(t * rate / sig["fps"]))  # the same duration at the new frame rate
-    out = np.empty((n, h, w, c), np.uint8)
-    for k in track(range(n), "rendering", enabled=progress):
-        tk = (k + 0.5) / n * 2 - 1
-
-        def at_t(xy: torch.Tensor, tk=tk) -> torch.Tensor:  # xy: (N, 2) -> the field at (x, y, t)
-            return field(torch.cat([xy, torch.full_like(xy[:, :1], tk)], dim=-1))
-
-        out[k] = evaluate_grid(at_t, (h, w), c, chunk_size=chunk_size, device=device, out_dtype=np.uint8,
-                               convert=lambda y: (y.float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy())
-    return out
+    return render_field(field, size, scale, chunk_size, device)
 
 
 def _render_shape_kind(field, kind, size, azimuth, elevation, camera_path, frames, chunk_size, device, progress):
@@ -493,3 +466,70 @@ def mesh(field_or_path, resolution: int = 256, level: float | None = None, coars
             warnings.warn(f"--level ignored for {kind} fields: a shape's surface is its zero level set "
                           "(--level is a radiance field's density)", stacklevel=2)
         return mesh_field(field, meta["signal"], resolution, coarse_to_fine, chunk_size, dev)
+
+
+def write_mesh(folder, out=None, resolution: int = 256, level: float | None = None,
+               coarse_to_fine: bool | None = None, chunk_size: int = 1 << 17, device: str = "auto") -> str:
+    """``inrkit mesh``: the mesh of the field in checkpoint ``folder`` written as ``out`` (default
+    ``folder/mesh_N.ply``); returns the line saying what was written. Nothing is written when the
+    field has no surface at that level (an error)."""
+    from pathlib import Path
+
+    from .checkpoint import load, load_meta
+    from .io import output_folder_exists
+    from .progress import status
+    from .shape_io import SAVE_SUFFIXES, save_mesh
+    from .train import pick_device
+
+    folder = Path(folder)
+    if not (isinstance(resolution, int) and 8 <= resolution <= 4096):
+        raise InrkitError(f"mesh resolution must be between 8 and 4096, got {resolution}")
+    if chunk_size < 1:
+        raise InrkitError(f"chunk size must be positive, got {chunk_size}")
+    out = Path(out) if out is not None else folder / f"mesh_{resolution}.ply"
+    if out.suffix.lower() not in SAVE_SUFFIXES:
+        raise InrkitError(f"cannot write a mesh as {out.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
+    kind = load_meta(folder).get("signal", {}).get("kind")
+    if kind not in ("sdf", "occupancy", "nerf"):
+        raise InrkitError(f"{str(folder)!r} holds a field of kind {kind!r}; mesh handles sdf, occupancy and nerf fields")
+    if kind == "nerf" and level is not None and not level > 0:
+        raise InrkitError(f"a density level must be positive, got {level}")
+    output_folder_exists(out)
+    field = load(folder, device=pick_device(device))
+    v, f = mesh(field, resolution, level, coarse_to_fine, chunk_size, progress=True)
+    if len(f) == 0:
+        at = f"density {25.0 if level is None else level:g}" if kind == "nerf" else "level 0"
+        raise InrkitError(f"the field in {str(folder)!r} has no surface at {at}; nothing written")
+    with status(f"writing {out}"):
+        save_mesh(out, v, f)
+    return f"wrote {out} ({len(v):,} vertices, {len(f):,} faces, {resolution}³ grid)"
+
+
+def write_evaluation(folder, split: str = "test", data: str | None = None, downscale: int | None = None,
+                     chunk_size: int = 8192, device: str = "auto"):
+    """``inrkit eval``: score the radiance field in checkpoint ``folder`` on ``split`` of its scene
+    (:func:`inrkit.evaluate_views`), writing ``eval_SPLIT.json`` and the renders beside ground truth in
+    ``eval_SPLIT/``. Returns ``(result, json path, renders folder)``."""
+    from pathlib import Path
+
+    from .checkpoint import load
+    from .io import write_json
+    from .signals.nerf import evaluate_views
+    from .train import pick_device
+
+    folder = Path(folder)
+    if split not in ("test", "val", "train"):
+        raise InrkitError(f"unknown split {split!r}; expected test, val or train")
+    if chunk_size < 1:
+        raise InrkitError(f"chunk size must be positive, got {chunk_size}")
+    if downscale is not None and downscale < 1:
+        raise InrkitError(f"downscale must be a positive integer, got {downscale}")
+    field = load(folder, device=pick_device(device))
+    kind = field.meta.get("signal", {}).get("kind")
+    if kind != "nerf":
+        raise InrkitError(f"{str(folder)!r} holds a field of kind {kind!r}; eval scores NeRF fields")
+    views = folder / f"eval_{split}"
+    result = evaluate_views(field, split, data, downscale, chunk_size, out_dir=views)
+    written = folder / f"eval_{split}.json"
+    write_json(written, result)
+    return result, written, views

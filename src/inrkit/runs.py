@@ -15,17 +15,21 @@ Examples:
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .checkpoint import META, load_meta
 from .errors import InrkitError
 
-__all__ = ["RUNS", "LATEST", "RUN_FILES", "run_name", "new_run_folder", "latest_run_folder", "claim_folder",
-           "link_latest", "same_source"]
+__all__ = ["RUNS", "LATEST", "RUN_FILES", "RunOptions", "run_name", "new_run_folder", "latest_run_folder",
+           "claim_folder", "link_latest", "same_source", "fit_run", "describe_run"]
 
 RUNS = Path("runs")
 LATEST = "latest"
@@ -134,3 +138,186 @@ def link_latest(folder: Path, root: Path = RUNS) -> Path | None:
         tmp.unlink(missing_ok=True)
         return None
     return link
+
+
+# ---------------------------------------------------------------- a fit as `inrkit fit KIND` runs it
+
+
+@dataclass
+class RunOptions:
+    """Which recipe, and where its run goes."""
+
+    preset: Optional[str] = None
+    """Representation and optimiser, from `inrkit presets` (None or auto: the kind's default, marked there)."""
+    out: Optional[Path] = None
+    """Output folder (default: a new runs/KIND-NAME-N, linked from runs/latest): field.safetensors,
+    field.json, metrics.json, history.csv, training.png and the reconstruction."""
+    overwrite: bool = False
+    """Replace the run already in --out (its files are removed first); without it, such a folder is refused."""
+    resume: bool = False
+    """Continue the run in --out (default: the newest run of this kind and source) up to --steps."""
+    lr: Optional[float] = None
+    """Learning rate (default: the preset's)."""
+    schedule: Optional[str] = None
+    """Learning-rate schedule: none, cosine or exponential (default: the preset's, or the kind's)."""
+
+
+def _source_name(options) -> str:
+    return str(getattr(options, "source", None) or "run")
+
+
+def _out_folder(run: RunOptions, kind: str, source: str) -> Path:
+    """--out, or the default: with --resume the newest runs/KIND-NAME-N, else a new one (and runs/latest
+    pointed at it); claimed for this run (:func:`claim_folder`)."""
+    from .io import output_folder
+
+    out = run.out
+    if out is None:
+        if run.resume:
+            out = latest_run_folder(kind, source)
+            if out is None:
+                raise InrkitError(f"cannot resume: there is no earlier {kind} run of {source!r} in runs/; "
+                                  "name its folder with --out")
+        else:
+            out = new_run_folder(kind, source)  # a fresh name: nothing there to claim
+            output_folder(out)
+            link_latest(out)
+    claim_folder(out, kind, run.resume, run.overwrite)
+    return out
+
+
+def signal_difference(stored: dict, now: dict) -> str | None:
+    """How the signal a run was fitted to (``stored``, from its field.json) differs from ``now``, in words;
+    None when they are the same signal with the same options (a source path compares by the file it names).
+
+    Examples:
+        >>> signal_difference({"kind": "image", "size": 64}, {"kind": "image", "size": 32})
+        'size 64, not 32'
+    """
+    from .train import absolute_source
+
+    now = json.loads(json.dumps(absolute_source(now), default=float))  # as field.json holds it
+    for key in sorted(set(stored) | set(now)):
+        a, b = stored.get(key), now.get(key)
+        if a != b and not (key == "source" and same_source(a, b)):
+            if key in ("cameras", "render") or len(repr(a)) > 80:
+                return f"other {key}"
+            return f"{key} {a}, not {b}"
+    return None
+
+
+def fit_run(kind, options, config, run: RunOptions):
+    """Fit a new field of ``kind`` (a :class:`inrkit.signals.base.Kind`) to the source ``options`` describe,
+    with the loop settings ``config`` (:class:`inrkit.FitConfig`), into a run folder; or with
+    ``run.resume``, continue the run there. Returns ``(FitResult, signal, folder)``.
+
+    A fit that fails before writing anything leaves no empty run folder, and ``runs/latest`` where it was.
+    """
+    from .train import pick_device
+
+    source = _source_name(options)
+    name = run.preset
+    if name in (None, "auto"):
+        name = kind.default_preset(pick_device(config.device))
+    latest = RUNS / LATEST
+    before = latest.resolve() if latest.is_symlink() else None
+    new_folder = run.out is None and not run.resume
+    out = _out_folder(run, kind.name, source)
+    try:
+        from .checkpoint import META
+        from .presets import get_preset
+
+        if run.resume and (out / META).exists() and load_meta(out).get("signal", {}).get("kind") == kind.name:
+            name = load_meta(out).get("preset", name)  # the run's recipe (a different --preset is refused)
+        signal = kind.load(options, config.seed, get_preset(name, kind.name))
+        return _fit(kind, signal, name, config, run, out), signal, out
+    except BaseException:
+        if new_folder and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: no empty run folder, and latest back where it was
+            if before is not None and before.is_dir():
+                link_latest(before)
+            elif latest.is_symlink():
+                latest.unlink()
+        raise
+
+
+def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
+    import torch
+
+    from .checkpoint import TRAIN_STATE, load
+    from .fields import FieldConfig
+    from .presets import check_preset_kind, get_preset, resolve_preset
+    from .train import fit, make_field
+
+    if run.resume:
+        if not (out / TRAIN_STATE).exists():
+            raise InrkitError(f"cannot resume: {str(out)!r} holds no {TRAIN_STATE}")
+        meta = load_meta(out)
+        if meta.get("signal", {}).get("kind") != signal.kind:
+            raise InrkitError(f"cannot resume: {str(out)!r} holds a field of kind "
+                              f"{meta.get('signal', {}).get('kind')!r}, not {signal.kind!r}")
+        differs = signal_difference(meta.get("signal", {}), signal.metadata())
+        if differs:
+            raise InrkitError(f"cannot resume: {str(out)!r} was fitted to {differs}; give the run's "
+                              "source and options, or fit into another --out")
+        was = meta.get("preset", name)
+        default = kind.preset if isinstance(kind.preset, str) else "auto"
+        explicit = run.preset not in (None, "auto", default)
+        if explicit and resolve_preset(run.preset, kind.name) != resolve_preset(was, kind.name):  # not the run's
+            raise InrkitError(f"cannot resume: {str(out)!r} holds a {was!r} run, not {run.preset!r}; "
+                              "drop --preset to continue it, or fit into another --out")
+        field = load(out).train()
+        preset = get_preset(was, kind.name)
+    else:
+        preset = get_preset(name, kind.name)
+        check_preset_kind(preset, kind.name)
+        if isinstance(preset.field, FieldConfig):
+            field = make_field(preset.field, signal, seed=config.seed)
+        else:  # a radiance field: its inputs are fixed
+            torch.manual_seed(config.seed)
+            field = preset.field.build()
+    for key, value in kind.optim_defaults.items():
+        setattr(preset.optim, key, value)
+    if run.lr is not None:
+        preset.optim.lr = run.lr  # fit() checks it
+    if run.schedule is not None:
+        preset.optim.schedule = run.schedule
+    return fit(field, signal, config, preset.optim, out_dir=out, resume=run.resume, meta={"preset": preset.name})
+
+
+def describe_run(meta: dict, metrics: dict) -> list[tuple[str, str]]:
+    """The rows ``inrkit info`` prints for a checkpoint's ``field.json`` and ``metrics.json``."""
+    from .signals import KINDS
+
+    sig, field = meta.get("signal", {}), meta["field"]
+    enc, net = field["encoding"], field["network"]
+    if field.get("type") == "radiance":
+        network = f"density {net['kind']} {net['depth']}x{net['width']}, colour {field['color_network']['kind']} " \
+                  f"{field['color_network']['depth']}x{field['color_network']['width']}"
+        output = f"colour (sigmoid) and density ({field.get('density_activation', 'exp')})"
+    else:
+        network = f"{net['kind']} {net['depth']}x{net['width']}"
+        output = field.get("output")
+    kind = KINDS.get(sig.get("kind"))
+    what = kind.describe(sig) if kind is not None else f"{sig.get('kind')} {sig.get('source', '')}"
+    rows = [
+        ("preset", meta.get("preset")),
+        ("signal", what),
+        ("encoding", enc["kind"]),
+        ("network", network),
+        ("output", output),
+        ("parameters", f"{meta.get('params', 0):,}"),
+    ]
+    run = meta.get("run", {})
+    seconds, device = metrics.get("seconds", run.get("seconds")), metrics.get("device", run.get("device"))
+    trained = f"{meta.get('step')} steps"
+    if seconds is not None:
+        trained += f" in {seconds:.1f} s"
+    if device:
+        threads = metrics.get("threads", run.get("threads"))
+        trained += f" on {device}" + (f" ({threads} thread{'s' * (threads != 1)})" if threads else "")
+    rows.append(("training", trained))
+    if kind is not None:
+        rows += kind.quality(metrics)
+    rows.append(("inrkit", meta.get("inrkit_version")))
+    return rows

@@ -26,19 +26,34 @@ from pathlib import Path
 import torch
 
 from .checkpoint import TRAIN_STATE, save_checkpoint
-from .encodings import Identity
+from .encodings import Identity  # noqa: F401 (auto_batch_size's example)
 from .errors import InrkitError
 from .io import atomic_path, output_folder, write_json
 from .losses import multiscale_mse
 from .memory import available_memory
 from .fields import Field, FieldConfig
-from .networks import MLP, Siren
-from .presets import OptimConfig
+from .networks import MLP  # noqa: F401 (auto_batch_size's example)
 from .progress import Bar, silenced, status
 from .signals.base import SampledSignal, Signal
 from .threads import ThreadGovernor
 
-__all__ = ["FitConfig", "FitResult", "fit", "make_field", "pick_device"]
+__all__ = ["FitConfig", "FitResult", "OptimConfig", "fit", "make_field", "pick_device"]
+
+
+@dataclass
+class OptimConfig:
+    """Adam and its learning-rate schedule."""
+
+    lr: float = 1e-3
+    """Learning rate."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """Adam's betas."""
+    eps: float = 1e-8
+    """Adam's epsilon."""
+    schedule: str = "none"
+    """none | cosine | exponential (both decay to lr * final_lr_ratio at the last step)."""
+    final_lr_ratio: float = 0.1
+    """Learning rate at the last step, relative to lr, for the decaying schedules."""
 
 
 @dataclass
@@ -161,6 +176,10 @@ def fit(
         raise InrkitError(f"learning rate must be a positive finite number, got {optim.lr}")
     device = pick_device(cfg.device)
     out_dir = Path(out_dir) if out_dir is not None else None
+    if out_dir is not None and getattr(field, "config", None) is None:
+        raise InrkitError(f"cannot save the fit in {str(out_dir)!r}: a checkpoint records how to rebuild the field "
+                          "(its config), and this one was built from modules; build it from a config "
+                          "(FieldConfig(...).build or inrkit.make_field), or fit without out_dir")
     if cfg.threads < 0:
         raise InrkitError(f"threads must be a positive number (0: follow the load), got {cfg.threads}")
     field = field.to(device)
@@ -201,25 +220,15 @@ def fit(
         if step >= cfg.steps:
             raise InrkitError(f"{str(out_dir)!r} is already at step {step}; ask for more --steps to continue it")
 
-    # What can be computed once for fixed coordinates is computed once (and counted as training time).
+    # What can be computed once for fixed coordinates is computed once (and counted as training time),
+    # by the field (Field.cache); a compiled form of it (same parameters) takes the training steps.
     t_setup = time.perf_counter()
-    prepared = cached_features = None
-    full_batch = False
+    cache, full_batch, train_field = None, False, field
     if signal_loss is None:
         full_batch = n <= batch_size
-        enc = field.encoding
-        fixed_encoding = not any(p.requires_grad for p in enc.parameters())
-        if full_batch:
-            prepared = field.prepare(coords)
-        elif fixed_encoding and n * enc.out_dim * 4 <= cfg.cache_mb * 2**20:
-            with torch.no_grad():
-                cached_features = torch.cat([enc(c) for c in coords.split(1 << 16)])  # (N, enc.out_dim)
+        cache = field.cache(coords, batches=not full_batch, max_bytes=cfg.cache_mb * 2**20)
+        train_field = field.compiled(compile_mode(cfg, device))
     seconds += time.perf_counter() - t_setup
-
-    train_net = _maybe_compile(field.network, cfg, device) if signal_loss is None else field.network
-
-    def loss_fn(h, target):  # every output the field trains (BACON: one per scale) fits the samples
-        return multiscale_mse(field.training_outputs(h, train_net), target)
 
     run_meta = dict(meta or {})
     run_meta.update(signal=absolute_source(signal.metadata()), fit={**dataclasses.asdict(cfg), "batch_size": batch_size},
@@ -259,21 +268,18 @@ def fit(
             try:
                 if signal_loss is not None:
                     loss = signal_loss(field, step=step, batch_size=batch_size, generator=gen)
-                elif full_batch:
-                    h, target = enc.encode_prepared(prepared), values
                 else:
-                    idx = torch.randint(n, (batch_size,), device=device, generator=gen)  # (B,)
-                    h = cached_features[idx] if cached_features is not None else enc(coords[idx])
-                    target = values[idx]
-                if signal_loss is None:
-                    loss = loss_fn(h, target)
+                    idx = None if full_batch else torch.randint(n, (batch_size,), device=device, generator=gen)  # (B,)
+                    target = values if idx is None else values[idx]
+                    # every output the field trains (BACON: one per scale) fits the samples
+                    loss = multiscale_mse(train_field.training_outputs(cache, idx), target)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
             except Exception as e:  # a compiled network that cannot run here: fall back, once
-                if train_net is field.network:
+                if train_field is field:
                     raise
                 warnings.warn(f"torch.compile failed ({type(e).__name__}: {e}); training continues without it")
-                train_net = field.network
+                train_field = field
                 continue
             loss_value = loss.item()
             if not math.isfinite(loss_value):
@@ -395,19 +401,8 @@ def auto_batch_size(field: Field, n: int, device: torch.device, timed: bool = Fa
         return min(n, TIMED_BATCH)
     if n <= MINI_BATCH:
         return n
-    need = n * _bytes_per_coordinate(field)
+    need = n * field.training_bytes_per_point()
     return n if need <= FULL_BATCH_MEMORY_SHARE * available_memory(device) else MINI_BATCH
-
-
-def _bytes_per_coordinate(field: Field) -> int:
-    """Memory one coordinate costs in a full-batch step: the encoding's cache for fixed coordinates plus
-    the activations kept for the backward pass (float32), with a margin of 2 for temporaries."""
-    enc = field.encoding
-    cache = enc.prepared_bytes_per_point() if hasattr(enc, "prepared_bytes_per_point") else 0
-    widths = [m.out_features for m in field.network.modules() if isinstance(m, torch.nn.Linear)]
-    activations = 4 * (enc.out_dim + 3 * sum(widths))
-    return 2 * (cache + activations)
-
 
 
 def reuse_freed_memory() -> bool:
@@ -428,26 +423,29 @@ def reuse_freed_memory() -> bool:
     return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
-def _maybe_compile(net: torch.nn.Module, cfg: FitConfig, device: torch.device):
+def compile_mode(cfg: FitConfig, device: torch.device) -> str:
+    """What the loop asks of :meth:`Field.compiled`: ``cfg.compile``, or off where compiling cannot pay.
+
+    Off without a C++ compiler on a CPU (``on`` then stops with an error). ``auto`` is off for runs
+    under 200 steps and under a time budget: compiling takes 5-20 s on a CPU, counted as training
+    time, which a short budget cannot win back (ffn-gauss with --time-budget 5: 1 step compiled
+    against 12 plain); the field decides the rest (the families and widths that gain).
+
+    Examples:
+        >>> compile_mode(FitConfig(compile="auto", steps=100), torch.device("cuda"))
+        'off'
+        >>> compile_mode(FitConfig(compile="auto", steps=2000), torch.device("cuda"))
+        'auto'
+    """
     if cfg.compile not in ("auto", "on", "off"):
         raise InrkitError(f"compile must be auto, on or off, got {cfg.compile!r}")
-    has_compiler = device.type == "cuda" or any(shutil.which(c) for c in ("cc", "gcc", "g++", "clang"))
-    # auto: the families whose compiled training is tested (complex-valued WIRE and the MFNs are not).
-    widths = [m.out_features for m in net.modules() if isinstance(m, torch.nn.Linear)]
-    known = isinstance(net, (MLP, Siren))
-    # Not under a time budget: compiling takes 5-20 s on a CPU, counted as training time, which a short
-    # budget cannot win back (ffn-gauss with --time-budget 5: 1 step compiled against 12 plain).
-    wanted = cfg.compile == "on" or (
-        cfg.compile == "auto" and known and max(widths, default=0) >= 128 and cfg.steps >= 200
-        and not cfg.time_budget
-    )
-    if not wanted or cfg.compile == "off":
-        return net
-    if not has_compiler:
+    if cfg.compile == "off" or (cfg.compile == "auto" and (cfg.steps < 200 or cfg.time_budget)):
+        return "off"
+    if device.type != "cuda" and not any(shutil.which(c) for c in ("cc", "gcc", "g++", "clang")):
         if cfg.compile == "on":
             raise InrkitError("compile=on needs a C++ compiler (cc, gcc or clang) on the PATH for CPU training")
-        return net
-    return torch.compile(net)
+        return "off"
+    return cfg.compile
 
 
 def _saved_step(out_dir: Path) -> int | None:

@@ -18,7 +18,7 @@ import torch
 
 from ..errors import InrkitError
 from ..io import atomic_path, read_json
-from ..signals.image import READABLE
+from ..io import IMAGE_SUFFIXES as READABLE
 from .cameras import _scene_frame, look_at
 
 __all__ = ["NerfDataset", "load_scene", "load_blender", "load_transforms", "load_llff", "builtin_scene",

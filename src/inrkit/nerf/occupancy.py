@@ -7,7 +7,8 @@ cell; a cell is occupied while that density could make a marching step at
 least ``threshold`` opaque. The marcher takes fixed steps along each ray,
 keeps the steps whose midpoint falls in an occupied cell and, when given the
 density, drops the steps behind which the ray is already opaque (early ray
-termination). The grid holds tensors only; the field is passed in as a callable.
+termination). The grid is an ``nn.Module`` holding buffers only (a radiance field keeps one,
+saved with its weights); the field is passed in as a callable.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import math
 from typing import Callable
 
 import torch
+from torch import nn
 
 from .rendering import render_weights
 from .sampling import ray_aabb
@@ -22,24 +24,68 @@ from .sampling import ray_aabb
 __all__ = ["OccupancyGrid"]
 
 
-class OccupancyGrid:
-    """``resolution³`` cells over ``[-1, 1]³``: ``density (res, res, res)`` EMA and ``mask`` (occupied).
+class OccupancyGrid(nn.Module):
+    """``resolution³`` cells over ``[-1, 1]³``: buffers ``density (res, res, res)`` (the EMA), ``mask``
+    (occupied), ``carved`` (allowed by the training views' silhouettes) and ``updates`` (a count).
 
-    Everything starts occupied, so the first steps see the whole box.
+    Everything starts occupied, so the first steps see the whole box. ``resolution=0`` makes an empty
+    grid (no buffers, nothing in the ``state_dict``) that :meth:`reset` allocates, or that loading a
+    ``state_dict`` holding a grid sizes to the saved one: a :class:`~inrkit.fields.RadianceField` keeps
+    one, saved with its weights, which the renderer fills while training.
+
+    Examples:
+        >>> grid = OccupancyGrid(4)
+        >>> sorted(grid.state_dict()), grid.mask.shape, grid.resolution
+        (['carved', 'density', 'mask', 'updates'], torch.Size([4, 4, 4]), 4)
+        >>> empty = OccupancyGrid(0)
+        >>> empty.resolution, len(empty.state_dict())
+        (0, 0)
+        >>> empty.load_state_dict(grid.state_dict()); empty.resolution
+        <All keys matched successfully>
+        4
     """
 
     def __init__(self, resolution: int = 64, device: torch.device | str = "cpu"):
-        if resolution < 1:
-            raise ValueError(f"occupancy grid resolution must be positive, got {resolution}")
-        self.resolution = resolution
-        self.density = torch.full((resolution,) * 3, 1e3, device=device)  # (X, Y, Z)
-        self.mask = torch.ones((resolution,) * 3, dtype=torch.bool, device=device)
-        self.carved = torch.ones((resolution,) * 3, dtype=torch.bool, device=device)  # allowed by the silhouettes
-        self.updates = 0
+        super().__init__()
+        if resolution < 0:
+            raise ValueError(f"occupancy grid resolution must be positive (0: empty), got {resolution}")
+        # follows the module across devices, so that an empty grid allocates where its field lives
+        self.register_buffer("_anchor", torch.zeros(0, device=device), persistent=False)
+        for name in ("density", "mask", "carved", "updates"):
+            self.register_buffer(name, None)
+        if resolution:
+            self.reset(resolution)
+
+    @property
+    def resolution(self) -> int:
+        """Cells per side (0: empty)."""
+        return 0 if self.density is None else self.density.shape[0]
+
+    def reset(self, resolution: int) -> "OccupancyGrid":
+        """Allocate a fresh ``resolution³`` grid, every cell occupied (0: empty it)."""
+        dev, shape = self._anchor.device, (resolution,) * 3
+        if resolution == 0:
+            self.density = self.mask = self.carved = self.updates = None
+            return self
+        self.density = torch.full(shape, 1e3, device=dev)  # (X, Y, Z)
+        self.mask = torch.ones(shape, dtype=torch.bool, device=dev)
+        self.carved = torch.ones(shape, dtype=torch.bool, device=dev)  # allowed by the silhouettes
+        self.updates = torch.zeros((), dtype=torch.long, device=dev)
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # The saved grid sets the size (an empty one included): a field is built before its grid is known.
+        saved = state_dict.get(prefix + "density")
+        resolution = 0 if saved is None else saved.shape[0]
+        if resolution != self.resolution:
+            self.reset(resolution)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def cell_centres(self) -> torch.Tensor:
         """``(res³, 3)`` cell centres in ``[-1, 1]³``, in flat-index order."""
-        r, dev = self.resolution, self.density.device
+        r, dev = self.resolution, self._anchor.device
         ijk = torch.stack(torch.meshgrid(*[torch.arange(r, device=dev)] * 3, indexing="ij"), -1).reshape(-1, 3)
         return (ijk + 0.5) / r * 2 - 1
 
@@ -85,8 +131,11 @@ class OccupancyGrid:
         return (ijk[..., 0] * r + ijk[..., 1]) * r + ijk[..., 2]
 
     def occupied(self, x: torch.Tensor) -> torch.Tensor:
-        """Whether points ``x: (..., 3)`` lie in occupied cells (points outside the box: False)."""
+        """Whether points ``x: (..., 3)`` lie in occupied cells (points outside the box: False; an empty
+        grid counts every point in the box as occupied)."""
         inside = (x.abs() <= 1).all(-1)
+        if self.mask is None:  # an empty grid skips nothing
+            return inside
         return self.mask.reshape(-1)[self.cell_index(x)] & inside
 
     @torch.no_grad()
@@ -106,7 +155,7 @@ class OccupancyGrid:
         u = torch.rand(r**3, 3, device=dev, generator=generator) - 0.5
         x = self.cell_centres() + u * (2 / r)  # (r³, 3) one random point per cell
         new = torch.cat([density_fn(c).reshape(-1) for c in x.split(chunk_size)]).reshape(r, r, r)
-        self.density = torch.maximum(self.density * decay, new) if self.updates else new
+        self.density = torch.maximum(self.density * decay, new) if int(self.updates) else new
         self.updates += 1
         limit = -math.log(1 - threshold) / step_size
         self.mask = (self.density > min(limit, float(self.density[self.carved].mean()))) & self.carved

@@ -28,6 +28,15 @@ def render_weights(
     Dense: ``t_starts, t_ends, sigmas: (..., S)``. Packed: ``(N,)`` each plus
     ``ray_indices: (N,)`` (sorted). Transmittance is the light reaching the
     sample's start: ``T_1 = 1``.
+
+    Examples:
+        >>> t0, t1 = torch.tensor([[0.0, 0.5]]), torch.tensor([[0.5, 1.0]])
+        >>> sigma = torch.full((1, 2), 4.0).log()   # σδ = ln 2: each interval lets half the light through
+        >>> [x.tolist() for x in render_weights(t0, t1, sigma)]   # weights, transmittance, alpha
+        [[[0.5, 0.25]], [[1.0, 0.5]], [[0.5, 0.5]]]
+        >>> w, _, _ = render_weights(t0.flatten(), t1.flatten(), sigma.flatten(), torch.tensor([0, 1]))
+        >>> w.tolist()   # packed: two rays of one sample each
+        [0.5, 0.5]
     """
     tau = sigmas * (t_ends - t_starts)  # optical thickness, (..., S) or (N,)
     alpha = 1 - torch.exp(-tau)

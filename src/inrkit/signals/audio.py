@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
+from tyro.conf import Positional
 
 from .. import metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
 from ..io import atomic_path, input_file
-from .base import SampledSignal
+from .base import Kind, SampledSignal, SampleSet
 
 __all__ = ["AudioSignal", "AUDIO_SAMPLES", "WRITABLE", "load_audio", "save_audio", "render_audio", "resample_field",
-           "snr", "synth_sample"]
+           "snr", "synth_sample", "AudioOptions", "KIND", "render_field", "write_field"]
 
 # Built-in clips, synthesised (no download), by name: description.
 AUDIO_SAMPLES = {
@@ -369,3 +371,74 @@ def resample_field(
         k0 = j0 - a * up // down
         out[j0:j1] = y[k0 : k0 + j1 - j0]
     return np.clip(out, -1, 1)
+
+
+# ---------------------------------------------------------------- the kind: `inrkit fit audio`, render, info
+
+
+@dataclass
+class AudioOptions:
+    """Fit a field to a sound (WAV, FLAC or OGG; any channel count) or sample:NAME (chord, stereo)."""
+
+    source: Positional[str] = "sample:chord"
+    """Audio file (WAV, FLAC, OGG) or sample:chord / sample:stereo (synthesised)."""
+    start: float = 0.0
+    """Seconds into the source where the part to fit begins; only that part is read."""
+    duration: Optional[float] = None
+    """Seconds to fit from --start (default: to the end); one running past the end is cut there, with a warning."""
+
+
+def _load(o: AudioOptions, seed: int = 0, preset=None) -> "AudioSignal":
+    return load_audio(o.source, start=o.start, duration=o.duration)
+
+
+def _summary(m: dict, o, sig: "AudioSignal") -> str:
+    part = f" from {sig.start:.2f} s" if sig.start else ""
+    return (f"{m['preset']} on {o.source} ({sig.duration:.2f} s{part} at {sig.rate} Hz, {sig.channels} channel(s)): "
+            f"PSNR {m['psnr']:.2f} dB, SNR {m['snr']:.2f} dB, MSE {m['mse']:.3g}, {m['steps']} steps in "
+            f"{m['seconds']:.1f} s")
+
+
+def _describe(sig: dict) -> str:
+    start = f" from {sig['start']:g} s" if sig.get("start") else ""
+    n, c = sig["shape"]
+    return f"audio {sig.get('source', '')}{start}, {n:,} samples at {sig.get('sample_rate')} Hz, {c} channel(s)"
+
+
+def _quality(m: dict) -> list[tuple[str, str]]:
+    if "psnr" not in m:
+        return []
+    return [("quality", f"PSNR {m['psnr']:.2f} dB, SNR {m['snr']:.2f} dB, MSE {m['mse']:.3g}")]
+
+
+def render_field(field, rate: float | None = None, chunk_size: int = 1 << 16, device=None) -> np.ndarray:
+    """A sound field at ``rate`` Hz (default: the clip's own) over the clip's duration: ``(M, C)`` float32
+    in [-1, 1]; a lower rate is low-pass filtered (anti-aliased), a higher one sampled between the samples."""
+    from ..outputs import field_meta
+
+    sig = field_meta(field)["signal"]
+    n, channels = sig["shape"]
+    out_rate = sig["sample_rate"] if rate is None else rate
+    if not (isinstance(out_rate, (int, float)) and 0 < out_rate < float("inf")):
+        raise InrkitError(f"sample rate must be a positive number of Hz, got {rate}")
+    device = device if device is not None else next(field.parameters()).device
+    return resample_field(field, n, channels, sig["sample_rate"], out_rate, chunk_size=chunk_size, device=device)
+
+
+def write_field(field, out, folder, **options) -> str:
+    """``inrkit render`` of a sound field: a WAV (or ``out``: .wav, .flac, .ogg) at ``rate``."""
+    from ..outputs import field_meta, render_target
+
+    sig = field_meta(field)["signal"]
+    render_target(out, folder, WRITABLE, "sound")
+    samples = render_field(field, **options)  # (M, C)
+    rate = sig["sample_rate"] if options.get("rate") is None else options["rate"]
+    target = render_target(out, folder, WRITABLE, "sound", f"render_{rate}hz.wav")
+    save_audio(target, samples, rate, sig.get("subtype"))
+    part = f", from {sig['start']:.2f} s of {sig.get('source')}" if sig.get("start") else ""
+    return f"wrote {target} ({len(samples)} samples at {rate} Hz, {len(samples) / rate:.2f} s{part})"
+
+
+KIND = Kind(name="audio", help=AudioOptions.__doc__, options=AudioOptions, load=_load, summary=_summary,
+            describe=_describe, quality=_quality, render=render_field, write=write_field,
+            samples=SampleSet("sounds", AUDIO_SAMPLES))

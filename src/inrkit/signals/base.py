@@ -25,12 +25,13 @@ Examples:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import torch
 
-__all__ = ["Signal", "SampledSignal"]
+__all__ = ["Kind", "SampleSet", "Signal", "SampledSignal", "psnr_quality"]
 
 
 class Signal(ABC):
@@ -97,3 +98,71 @@ class SampledSignal(Signal):
             idx = torch.randint(len(coords), (batch_size,), generator=generator, device=device).cpu()  # (B,)
             coords, values = coords[idx], values[idx]
         return torch.nn.functional.mse_loss(field(coords.to(device)), values.to(device))
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """Built-in sources, used as ``sample:NAME``: ``items`` maps each name to a one-line description;
+    ``title`` says what they are (``images``). Kinds that read the same sources share one set."""
+
+    title: str
+    items: Mapping[str, str]
+
+
+def psnr_quality(metrics: dict) -> list[tuple[str, str]]:
+    """``inrkit info``'s quality row: PSNR (and SSIM where measured), or nothing before the first evaluation."""
+    if "psnr" not in metrics:
+        return []
+    ssim = f", SSIM {metrics['ssim']:.4f}" if metrics.get("ssim") is not None else ""
+    return [("quality", f"PSNR {metrics['psnr']:.2f} dB{ssim}")]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of signal, as ``inrkit fit KIND`` and ``field.json`` name it: everything the command line,
+    ``inrkit info`` and ``inrkit render`` need, from the module that defines the signal.
+
+    Register one in :data:`inrkit.signals.KINDS` and every command knows it: ``inrkit fit NAME`` takes
+    ``options``' fields as flags (``source``, if there is one, as the positional argument), beside the
+    fit loop's (:class:`inrkit.FitConfig`) and the run's (:class:`inrkit.runs.RunOptions`).
+
+    Examples:
+        >>> from inrkit.signals import KINDS
+        >>> KINDS["image"].preset, KINDS["image"].options.__name__
+        ('ngp', 'ImageOptions')
+    """
+
+    name: str
+    """The kind's name: ``inrkit fit NAME``, ``field.json``'s ``signal.kind``."""
+    help: str
+    """One line for ``inrkit --help`` and ``inrkit fit NAME --help``."""
+    options: type
+    """A dataclass of the source's options, with a docstring under each field; its defaults are the CLI's."""
+    load: Callable[[Any, int, Any], Signal]
+    """``load(options, seed, preset)``: the signal (raising :class:`inrkit.errors.InrkitError` for bad input);
+    ``seed`` is the fit's (for a signal that draws a training pool), ``preset`` the :class:`inrkit.Preset` it
+    is fitted with (a radiance field's ray sampler is part of its recipe)."""
+    summary: Callable[[dict, Any, Signal], str]
+    """``summary(metrics, options, signal)``: the line ``inrkit fit`` prints when the run ends."""
+    describe: Callable[[dict], str]
+    """``describe(signal_meta)``: what a checkpoint was fitted to, in the kind's words (``inrkit info``)."""
+    render: Callable[..., Any] | None = None
+    """``render(field, **options)``: the field sampled as the kind's data (arrays; :func:`inrkit.render`).
+    Options are plain keywords (``size``, ``scale``, ``rate``, ...); the ones it takes are the ones it uses."""
+    write: Callable[..., str] | None = None
+    """``write(field, out, folder, **options)``: render and write a file (``out``, or a name in ``folder``),
+    returning the line ``inrkit render`` prints. Takes the same options as :attr:`render`."""
+    quality: Callable[[dict], list[tuple[str, str]]] = psnr_quality
+    """``quality(metrics)``: ``inrkit info``'s rows for a run's metrics.json (default: PSNR and SSIM)."""
+    samples: SampleSet | None = None
+    """Its built-in sources (``inrkit samples``)."""
+    preset: str | Callable[[torch.device], str] = "ngp"
+    """The default preset, or a function of the training device choosing one."""
+    fit_defaults: Mapping[str, Any] = field(default_factory=dict)
+    """:class:`inrkit.FitConfig` fields whose command-line default differs for this kind (``batch_size``)."""
+    optim_defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Optimiser settings the kind overrides in every preset unless given (``schedule``)."""
+
+    def default_preset(self, device: torch.device) -> str:
+        """The preset a fit takes when none is named."""
+        return self.preset(device) if callable(self.preset) else self.preset

@@ -22,18 +22,20 @@ value range [0, 1] and scored against the image.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+from tyro.conf import Positional
 
 from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid
-from .base import Signal
+from .base import Kind, SampleSet, Signal, psnr_quality
 
-__all__ = ["CTSignal", "load_ct", "project", "ray_points", "view_angles"]
+__all__ = ["CTSignal", "CTOptions", "KIND", "load_ct", "render_field", "project", "ray_points", "view_angles"]
 
 
 def view_angles(views: int) -> np.ndarray:
@@ -92,17 +94,21 @@ def _disc(n: int) -> np.ndarray:
     return (i[:, None] ** 2 + i[None, :] ** 2) <= (n // 2) ** 2
 
 
-def load_ct(source: str = "sample:shepp-logan", views: int = 20, size: int | None = 256) -> "CTSignal":
+def load_ct(source: str = "sample:shepp-logan", views: int = 20, size: int | None = 256,
+            tv_weight: float = 0.0) -> "CTSignal":
     """A CT problem: ``sample:shepp-logan``, an image file (its views are simulated with radon),
     or a ``.npz`` holding ``sinogram`` ``(N, V)`` and ``theta`` ``(V,)`` degrees (radon's layout;
     no reference image, so only the projection error is scored).
 
     Images are converted to grey, resized to ``size x size`` (``None``: keep; it must then be
     square) and set to zero outside the inscribed circle, which is all radon's geometry sees.
+    ``tv_weight``: weight of a total-variation penalty on the field (0: none).
     """
+    if not tv_weight >= 0:
+        raise InrkitError(f"tv weight must be non-negative, got {tv_weight}")
     if source.lower().endswith(".npz") and not source.startswith("sample:"):
         sino, theta = _read_sinogram(Path(source))
-        return CTSignal(sinogram=sino, theta=theta, name=source)
+        return CTSignal(sinogram=sino, theta=theta, name=source, tv_weight=tv_weight)
     theta = view_angles(views)
     if size is not None and size < 8:
         raise InrkitError(f"CT size must be at least 8 pixels, got {size}")
@@ -127,7 +133,7 @@ def load_ct(source: str = "sample:shepp-logan", views: int = 20, size: int | Non
 
         image = resize(image, (size, size), order=1, anti_aliasing=True, preserve_range=True)
     image = np.clip(image, 0, 1).astype(np.float32) * _disc(image.shape[0])
-    return CTSignal(image=image, theta=theta, name=source)
+    return CTSignal(image=image, theta=theta, name=source, tv_weight=tv_weight)
 
 
 def _read_sinogram(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -281,3 +287,72 @@ def _tv(field, n: int, generator: torch.Generator) -> torch.Tensor:
     pts = torch.cat([p, p + torch.tensor([h, 0.0], device=dev), p + torch.tensor([0.0, h], device=dev)])  # (3P, 2)
     f = field(pts)[:, 0].reshape(3, -1)  # (3, P): at p, one pixel along x, one along y
     return losses.total_variation((f[1] - f[0], f[2] - f[0]))
+
+
+# ---------------------------------------------------------------- the kind: `inrkit fit ct`, render, info
+
+
+@dataclass
+class CTOptions:
+    """Reconstruct a CT image from a sparse-view parallel-beam sinogram (compared with filtered back-projection)."""
+
+    source: Positional[str] = "sample:shepp-logan"
+    """sample:shepp-logan, an image file (its views are simulated), or a .npz with 'sinogram' (N, views) and 'theta'."""
+    views: int = 20
+    """Projection angles, evenly spaced over [0, 180) degrees (ignored for a .npz sinogram)."""
+    size: int = 256
+    """Resize the image to SIZE x SIZE first (ignored for a .npz sinogram)."""
+    tv_weight: float = 0.0
+    """Weight of a total-variation penalty on the field (0: none)."""
+
+
+def _load(o: CTOptions, seed: int = 0, preset=None) -> CTSignal:
+    return load_ct(o.source, views=o.views, size=o.size, tv_weight=o.tv_weight)
+
+
+def _summary(m: dict, o, signal) -> str:
+    head = f"{m['preset']} on {o.source}, {m['views']} views: "
+    tail = f"{m['steps']} steps in {m['seconds']:.1f} s"
+    if "psnr" in m:
+        return (head + f"PSNR {m['psnr']:.2f} dB (FBP {m['psnr_fbp']:.2f}), SSIM {m['ssim']:.4f} "
+                f"(FBP {m['ssim_fbp']:.4f}), " + tail)
+    return head + f"projection PSNR {m['projection_psnr']:.2f} dB (FBP {m['projection_psnr_fbp']:.2f}), " + tail
+
+
+def _quality(m: dict) -> list[tuple[str, str]]:
+    if "projection_psnr" in m and "psnr" not in m:
+        return [("quality", f"projection PSNR {m['projection_psnr']:.2f} dB")]
+    rows = psnr_quality(m)
+    if "psnr_fbp" in m:  # against filtered back-projection from the same views
+        rows.append(("baseline", f"FBP from {m.get('views')} views: PSNR {m['psnr_fbp']:.2f} dB, "
+                                 f"SSIM {m['ssim_fbp']:.4f}"))
+    return rows
+
+
+def render_field(field, size=None, scale: float = 1.0, region=None, chunk_size: int = 1 << 16,
+                 device=None) -> np.ndarray:
+    """A CT field as an image (:func:`inrkit.signals.image.render_field`), zero outside the reconstruction
+    circle, where no ray constrains it: ``uint8 (H, W, 1)``."""
+    from .image import render_field as render_image_field
+
+    def inside(x: torch.Tensor) -> torch.Tensor:  # (N, 2) -> (N, 1)
+        return field(x) * (x.square().sum(-1, keepdim=True) <= 1)
+
+    return render_image_field(field, size, scale, region, chunk_size, device, fn=inside)
+
+
+def _write(field, out, folder, **options) -> str:
+    from .image import write_field
+
+    return write_field(field, out, folder, render=render_field, **options)
+
+
+def _describe(sig: dict) -> str:
+    from .image import describe_image
+
+    return describe_image(sig)
+
+
+KIND = Kind(name="ct", help=CTOptions.__doc__, options=CTOptions, load=_load, summary=_summary,
+            describe=_describe, quality=_quality, render=render_field, write=_write, preset="ct",
+            samples=SampleSet("phantoms", {"shepp-logan": "Shepp-Logan phantom, 400x400 grey (resized to --size)"}))

@@ -8,9 +8,11 @@ divided by 255 and 65535; channels are kept (grey 1, grey+alpha 2, RGB 3, RGBA 4
 from __future__ import annotations
 
 import warnings
-
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
+
+from tyro.conf import Positional
 
 import numpy as np
 import torch
@@ -18,10 +20,11 @@ import torch
 from .. import metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
-from ..io import atomic_path, input_file
-from .base import SampledSignal
+from ..io import IMAGE_SUFFIXES, atomic_path, input_file
+from .base import Kind, SampledSignal, SampleSet
 
-__all__ = ["ImageSignal", "SAMPLES", "READABLE", "WRITABLE", "load_image", "save_image", "parse_size"]
+__all__ = ["ImageSignal", "ImageOptions", "KIND", "SAMPLES", "READABLE", "WRITABLE", "load_image", "save_image",
+           "parse_size", "render_field", "write_field"]
 
 # scikit-image's bundled images (no download), by name: description.
 SAMPLES = {
@@ -45,9 +48,8 @@ SAMPLES = {
     "checkerboard": "checkerboard, 200x200 grey",
 }
 _SAMPLE_FUNCS = {"cat": "chelsea"}
-READABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
-"""The image file suffixes (lower case) that :func:`load_image` reads: the one list of image suffixes.
-Every lister of image files (bench folders, video frame folders, MRI sources, NeRF scenes) uses it."""
+READABLE = IMAGE_SUFFIXES
+"""The image file suffixes (lower case) that :func:`load_image` reads (:data:`inrkit.io.IMAGE_SUFFIXES`)."""
 WRITABLE = tuple(s for s in READABLE if s not in (".gif", ".webp"))
 """The suffixes :func:`save_image` writes: all but GIF and WebP."""
 
@@ -289,3 +291,76 @@ def render_image(
     return evaluate_grid(
         fn, (h, w), channels, region=region, chunk_size=chunk_size, device=device, convert=to_uint8, out_dtype=np.uint8
     )
+
+
+# ---------------------------------------------------------------- the kind: `inrkit fit image`, render, info
+
+
+@dataclass
+class ImageOptions:
+    """Fit a field to an image (a file, or sample:NAME from `inrkit samples`)."""
+
+    source: Positional[str] = "sample:camera"
+    """Image file (PNG, JPEG, BMP, TIFF; 8 or 16 bit; grey, RGB or RGBA) or sample:NAME."""
+    size: Optional[str] = None
+    """Resize the image to WIDTHxHEIGHT first (e.g. 256x256)."""
+    train_stride: int = 1
+    """Train on every S-th pixel of each row and column; metrics are on the full image."""
+
+
+def _load(o: ImageOptions, seed: int = 0, preset=None) -> ImageSignal:
+    return load_image(o.source, size=parse_size(o.size) if o.size else None, train_stride=o.train_stride)
+
+
+def _summary(m: dict, o, signal) -> str:
+    extra = f", unseen pixels {m['psnr_unseen']:.2f} dB" if "psnr_unseen" in m else ""
+    return (f"{m['preset']} on {o.source}: PSNR {m['psnr']:.2f} dB{extra}, SSIM {m['ssim']:.4f}, "
+            f"{m['steps']} steps in {m['seconds']:.1f} s, {m['params']:,} parameters")
+
+
+def describe_image(sig: dict) -> str:
+    """``inrkit info``'s line for a 2D field (image, Poisson, CT, 2D MRI): its source and pixel size."""
+    h, w, c = sig["shape"]
+    return f"{sig['kind']} {sig.get('source', '')}, {w}x{h} pixels, {c} channel(s)"
+
+
+def render_field(field, size=None, scale: float = 1.0, region=None, chunk_size: int = 1 << 16, device=None,
+                 fn=None) -> np.ndarray:
+    """An image field (or CT, 2D MRI) at any size, over its whole ``[-1, 1]²`` or ``region``: ``uint8 (H, W, C)``.
+
+    ``size``: ``(W, H)`` or ``"WxH"`` (default: the training size times ``scale``); ``region``: see
+    :func:`inrkit.outputs.parse_region`; ``fn``: what to sample instead of ``field`` (a masked field).
+    """
+    from ..outputs import field_meta, output_size, parse_region
+
+    h0, w0, c = field_meta(field)["signal"]["shape"]
+    reg = parse_region(region)
+    w, h = output_size(size, scale, (w0, h0), region=reg)
+    device = device if device is not None else next(field.parameters()).device
+    return render_image(fn or field, (w, h), c, region=reg, chunk_size=chunk_size, device=device)
+
+
+def write_field(field, out, folder, render=render_field, note: str = "", **options) -> str:
+    """``inrkit render`` of a 2D field: ``render(field, **options)`` written as ``out`` (default
+    ``folder/render_WxH.png``); returns what was written."""
+    from ..outputs import render_target
+
+    render_target(out, folder, WRITABLE, "an image")  # a bad --out fails before the rendering
+    image = render(field, **options)  # (H, W, C)
+    h, w = image.shape[:2]
+    target = render_target(out, folder, WRITABLE, "an image", f"render_{w}x{h}.png")
+    save_image(target, image)
+    return f"wrote {target} ({w}x{h}{note})"
+
+
+KIND = Kind(
+    name="image",
+    help=ImageOptions.__doc__,
+    options=ImageOptions,
+    load=_load,
+    summary=_summary,
+    describe=describe_image,
+    render=render_field,
+    write=write_field,
+    samples=SampleSet("images", SAMPLES),
+)

@@ -22,19 +22,21 @@ clipped to [0, 1] and scored against the image.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
+from tyro.conf import Positional
 
 from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
 from .image import READABLE, load_image
-from .base import Signal
+from .base import Kind, Signal, psnr_quality
 
-__all__ = ["MRISignal", "load_mri", "sampling_mask"]
+__all__ = ["MRISignal", "MRIOptions", "KIND", "load_mri", "render_field", "sampling_mask"]
 
 
 def sampling_mask(shape: tuple[int, ...], acceleration: float, seed: int = 0, center_fraction: float = 0.3,
@@ -64,14 +66,18 @@ def sampling_mask(shape: tuple[int, ...], acceleration: float, seed: int = 0, ce
 
 
 def load_mri(source: str = "sample:epi", acceleration: float = 8.0, seed: int = 0, key: str | None = None,
-             frame: int | None = None, center_fraction: float = 0.3) -> "MRISignal":
+             frame: int | None = None, center_fraction: float = 0.3, tv_weight: float = 0.0) -> "MRISignal":
     """An MRI problem from a 2D image or 3D volume: ``sample:NAME`` (the volume samples), an image
-    file (grey), or ``.npy``/``.npz``/NIfTI holding a 2D or 3D array. Its k-space is simulated."""
-    from .volume import _normalise, _sample, read_volume
+    file (grey), or ``.npy``/``.npz``/NIfTI holding a 2D or 3D array. Its k-space is simulated.
+    ``tv_weight``: weight of a total-variation penalty on the field's grid values (0: none)."""
+    from .volume import normalise_volume, read_volume, read_volume_sample
+
+    if not tv_weight >= 0:
+        raise InrkitError(f"tv weight must be non-negative, got {tv_weight}")
 
     info: dict = {}
     if source.startswith("sample:"):
-        a, info = _sample(source.split(":", 1)[1])
+        a, info = read_volume_sample(source.split(":", 1)[1])
     elif source.lower().endswith(READABLE):
         img = load_image(source).image  # (H, W, C) in [0, 1]
         if img.shape[-1] in (2, 4):
@@ -81,21 +87,9 @@ def load_mri(source: str = "sample:epi", acceleration: float = 8.0, seed: int = 
         a, info = read_volume(source, key=key, frame=frame, ndims=(2, 3))
     if min(a.shape) < 2:
         raise InrkitError(f"{source!r} has shape {a.shape}; every axis needs at least 2 samples")
-    x, value_range = _normalise(np.asarray(a), repr(source))
+    x, value_range = normalise_volume(np.asarray(a), repr(source))
     return MRISignal(x, acceleration=acceleration, seed=seed, center_fraction=center_fraction, name=source,
-                     value_range=value_range, **info)
-
-
-def _nbytes(state) -> int:
-    """Memory held by a prepared encoding (a tensor, or an object holding sparse/dense tensors)."""
-    tensors = [state] if isinstance(state, torch.Tensor) else [v for v in vars(state).values() if isinstance(v, torch.Tensor)]
-    total = 0
-    for t in tensors:
-        if t.layout == torch.sparse_csr:
-            total += sum(x.numel() * x.element_size() for x in (t.crow_indices(), t.col_indices(), t.values()))
-        else:
-            total += t.numel() * t.element_size()
-    return total
+                     value_range=value_range, tv_weight=tv_weight, **info)
 
 
 class MRISignal(Signal):
@@ -103,8 +97,8 @@ class MRISignal(Signal):
 
     ``mask``: bool over the phase-encoding axes (all but the last); ``kspace``: the observed
     coefficients (zeros elsewhere), complex64, same shape as the image. ``tv_weight``: weight of a
-    total-variation penalty on the field's grid values (0: none); ``cache_mb``: memory for encodings
-    of the fixed grid coordinates, reused across steps.
+    total-variation penalty on the field's grid values (0: none); ``cache_mb``: memory for the field's
+    caches of the fixed grid coordinates (:meth:`inrkit.fields.Field.cache`), reused across steps.
     """
 
     kind = "mri"
@@ -112,7 +106,8 @@ class MRISignal(Signal):
     metric = "psnr"
 
     def __init__(self, image: np.ndarray, acceleration: float = 8.0, seed: int = 0, center_fraction: float = 0.3,
-                 name: str = "", value_range=(0.0, 1.0), affine=None, voxel_size=None):
+                 name: str = "", value_range=(0.0, 1.0), affine=None, voxel_size=None, tv_weight: float = 0.0,
+                 cache_mb: int = 1024):
         self.image = np.asarray(image, np.float32)
         if self.image.ndim not in (2, 3):
             raise InrkitError(f"MRI needs a 2D image or a 3D volume, got shape {self.image.shape}")
@@ -127,9 +122,8 @@ class MRISignal(Signal):
         self.zero_filled = np.clip(zf, 0, 1).astype(np.float32)
         self.output_name = "reconstruction.png" if self.in_dim == 2 else "slices.png"
         self._cache = None
-        self.tv_weight = 0.0
-        self.cache_mb = 1024
-        self._prepared, self._prepared_bytes, self._prepared_for = {}, 0, None
+        self.tv_weight, self.cache_mb = float(tv_weight), cache_mb
+        self._planes, self._planes_bytes, self._planes_for = {}, 0, None  # the field's caches, by readout position
 
     @property
     def resolution(self) -> int:
@@ -157,23 +151,21 @@ class MRISignal(Signal):
     def _slab(self, field, readout: torch.Tensor) -> torch.Tensor:
         """The field on the grid at readout positions ``readout: (B,)``: ``(PE..., B)`` real.
 
-        Positions whose encoding of the fixed grid coordinates fits in ``cache_mb`` are encoded once
-        (for a hash grid, a sparse interpolation matrix: steps then cost one sparse matmul each way).
+        The field caches what depends on a position's fixed grid coordinates alone
+        (:meth:`inrkit.fields.Field.cache`; for a hash grid, a sparse interpolation matrix: steps then
+        cost one sparse matmul each way), while the caches fit in ``cache_mb``.
         """
         _, _, coords = self._device_data(readout.device)
-        if self._prepared_for is None or self._prepared_for() is not field:
-            self._prepared, self._prepared_bytes, self._prepared_for = {}, 0, weakref.ref(field)
+        if self._planes_for is None or self._planes_for() is not field:
+            self._planes, self._planes_bytes, self._planes_for = {}, 0, weakref.ref(field)
         cols = []
         for r in readout.tolist():
-            state = self._prepared.get(r)
-            if state is None and self._prepared_bytes < self.cache_mb * 2**20 and hasattr(field, "forward_prepared"):
-                state = field.prepare(coords[..., r, :].reshape(-1, self.in_dim))
-                self._prepared[r] = state
-                self._prepared_bytes += _nbytes(state)
-            if state is not None:
-                cols.append(field.forward_prepared(state)[:, 0])  # (plane,)
-            else:
-                cols.append(field(coords[..., r, :].reshape(-1, self.in_dim))[:, 0])
+            x = coords[..., r, :].reshape(-1, self.in_dim)  # (plane, in_dim)
+            cache = self._planes.get(r)
+            if cache is None and self._planes_bytes < self.cache_mb * 2**20 and hasattr(field, "cache"):
+                cache = self._planes[r] = field.cache(x)
+                self._planes_bytes += cache.nbytes
+            cols.append((field(x) if cache is None else field.forward_cached(cache))[:, 0])  # (plane,)
         return torch.stack(cols, -1).reshape(*self.shape[:-1], len(cols))  # (PE..., B)
 
     def forward_kspace(self, field, readout: torch.Tensor, slab: torch.Tensor | None = None) -> torch.Tensor:
@@ -249,3 +241,87 @@ class MRISignal(Signal):
         ext = ".nii.gz" if self.affine is not None else ".npy"
         save_volume(path.with_name("reconstruction" + ext), pred * (hi - lo) + lo, self.affine)
         save_volume(path.with_name("zero_filled" + ext), self.zero_filled * (hi - lo) + lo, self.affine)
+
+
+# ---------------------------------------------------------------- the kind: `inrkit fit mri`, render, info
+
+
+@dataclass
+class MRIOptions:
+    """Reconstruct an image or volume from undersampled k-space (compared with the zero-filled inverse FFT)."""
+
+    source: Positional[str] = "sample:epi"
+    """sample:NAME (the volume samples), an image file, or a 2D/3D .npy, .npz or NIfTI; its k-space is simulated."""
+    acceleration: float = 8.0
+    """Undersampling factor: 1/ACCELERATION of the phase-encoding locations are sampled."""
+    center_fraction: float = 0.3
+    """Share of the samples taken as the fully sampled k-space centre."""
+    mask_seed: int = 0
+    """Seed of the random sampling mask."""
+    key: Optional[str] = None
+    """Array to read from a .npz holding several."""
+    frame: Optional[int] = None
+    """Volume to take from a 4D file (0-based, along the last axis, where NIfTI keeps time; also for .npy)."""
+    tv_weight: float = 0.03
+    """Weight of a total-variation penalty on the field's grid values (0: none)."""
+
+
+def _load(o: MRIOptions, seed: int = 0, preset=None) -> MRISignal:
+    return load_mri(o.source, acceleration=o.acceleration, seed=o.mask_seed, key=o.key, frame=o.frame,
+                    center_fraction=o.center_fraction, tv_weight=o.tv_weight)
+
+
+def _summary(m: dict, o, signal) -> str:
+    return (f"{m['preset']} on {o.source}, {m['acceleration']:g}x: PSNR {m['psnr']:.2f} dB "
+            f"(zero-filled {m['psnr_zero_filled']:.2f}), SSIM {m['ssim']:.4f} (zero-filled {m['ssim_zero_filled']:.4f}), "
+            f"{m['steps']} steps in {m['seconds']:.1f} s")
+
+
+def _is_2d(sig: dict) -> bool:
+    return len(sig["shape"]) == 3  # (H, W, 1); a volume's is (n0, n1, n2, 1)
+
+
+def _describe(sig: dict) -> str:
+    from .image import describe_image
+    from .volume import describe_volume
+
+    return describe_image(sig) if _is_2d(sig) else describe_volume(sig)
+
+
+def _quality(m: dict) -> list[tuple[str, str]]:
+    rows = psnr_quality(m)
+    if "psnr_zero_filled" in m:  # against the zero-filled inverse FFT
+        rows.append(("baseline", f"zero-filled at {m.get('acceleration', 0):g}x: PSNR "
+                                 f"{m['psnr_zero_filled']:.2f} dB, SSIM {m['ssim_zero_filled']:.4f}"))
+    return rows
+
+
+def render_field(field, size=None, scale: float = 1.0, region=None, chunk_size: int = 1 << 16, device=None):
+    """A 2D MRI field as an image (:func:`inrkit.signals.image.render_field`, ``region`` too); a 3D one as a
+    volume (:func:`inrkit.signals.volume.render_field`)."""
+    from ..outputs import field_meta
+    from . import image, volume
+
+    if _is_2d(field_meta(field)["signal"]):
+        return image.render_field(field, size, scale, region, chunk_size, device)
+    return volume.render_field(field, size, scale, chunk_size, device)
+
+
+def _write(field, out, folder, **options) -> str:
+    from ..outputs import field_meta
+    from . import image, volume
+
+    if _is_2d(field_meta(field)["signal"]):
+        return image.write_field(field, out, folder, **options)
+    return volume.write_field(field, out, folder, **options)
+
+
+def _samples():
+    from .volume import KIND as VOLUME
+
+    return VOLUME.samples
+
+
+KIND = Kind(name="mri", help=MRIOptions.__doc__, options=MRIOptions, load=_load, summary=_summary,
+            describe=_describe, quality=_quality, render=render_field, write=_write, samples=_samples(),
+            preset="mri")

@@ -25,20 +25,23 @@ values.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Annotated, Callable
 
 import numpy as np
 import torch
+from tyro.conf import Positional, arg
 
 from .. import losses, metrics
 from ..diffops import gradient, laplacian
 from ..errors import InrkitError
 from ..grids import evaluate_grid, grid_coordinates
+from .image import KIND as IMAGE_KIND
 from .image import load_image, save_image
-from .base import Signal
+from .base import Kind, Signal
 
-__all__ = ["PoissonSignal", "load_poisson", "image_derivatives", "align", "MODES"]
+__all__ = ["PoissonSignal", "PoissonOptions", "KIND", "load_poisson", "render_field", "image_derivatives", "align", "MODES"]
 
 MODES = ("gradient", "laplacian")
 
@@ -165,3 +168,63 @@ class PoissonSignal(Signal):
 
     def save(self, path: str | Path, pred: np.ndarray) -> None:
         save_image(path, pred)
+
+
+# ---------------------------------------------------------------- the kind: `inrkit fit poisson`, render, info
+
+
+@dataclass
+class PoissonOptions:
+    """Fit an image from its gradient field only or its Laplacian only (the SIREN paper's Poisson experiment)."""
+
+    source: Positional[str] = "sample:camera"
+    """Image file or sample:NAME; it is turned to grey and only its derivatives are shown to the field."""
+    from_: Annotated[str, arg(name="from")] = "gradient"
+    """Which derivative the field sees: gradient (Sobel) or laplacian (5-point stencil)."""
+    size: str = "256x256"
+    """Resize the image to WIDTHxHEIGHT first."""
+
+
+def _load(o: PoissonOptions, seed: int = 0, preset=None) -> PoissonSignal:
+    from .image import parse_size
+
+    return load_poisson(o.source, o.from_, parse_size(o.size))
+
+
+def _summary(m: dict, o, signal) -> str:
+    fixed = "its mean" if o.from_ == "gradient" else "its least-squares affine part"
+    return (f"{m['preset']} on {o.source} from its {o.from_} only: PSNR {m['psnr']:.2f} dB, "
+            f"SSIM {m.get('ssim', float('nan')):.4f} (the unobservable part set to the image's: {fixed}), "
+            f"{m['steps']} steps in {m['seconds']:.1f} s")
+
+
+def render_field(field, size=None, scale: float = 1.0, chunk_size: int = 1 << 16, device=None) -> np.ndarray:
+    """A Poisson field as an image at any size, its unobservable part (mean, or affine part) set to the
+    image's: float32 ``(H, W, 1)`` in the image's [0, 1] units."""
+    from ..outputs import field_meta, output_size
+
+    sig = field_meta(field)["signal"]
+    h0, w0, _ = sig["shape"]
+    w, h = output_size(size, scale, (w0, h0))
+    raw = field.sample_grid((h, w), chunk_size=chunk_size)[..., 0]  # (H, W)
+    return align(raw, sig["mode"], sig["anchor"])[..., None]
+
+
+def _write(field, out, folder, **options) -> str:
+    from .image import write_field
+
+    return write_field(field, out, folder, render=render_field, note=", the unobservable part set from the image's",
+                       **options)
+
+
+def _describe(sig: dict) -> str:
+    from .image import describe_image
+
+    return describe_image(sig)
+
+
+KIND = Kind(name="poisson", help=PoissonOptions.__doc__, options=PoissonOptions, load=_load, summary=_summary,
+            describe=_describe, render=render_field, write=_write, preset="siren", samples=IMAGE_KIND.samples,
+            # to 1/10 over the run: it settles the noisy mini-batch derivative fit (32.7 dB against 29.2 dB
+            # with a constant rate, BENCHMARKS.md)
+            optim_defaults={"schedule": "exponential"})

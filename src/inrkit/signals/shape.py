@@ -3,7 +3,9 @@
 Sources are meshes (OBJ, PLY, STL, OFF, GLB/GLTF through trimesh), oriented point
 clouds (PLY with ``nx ny nz`` vertex properties, ``.xyz`` text with six columns
 ``x y z nx ny nz`` as the SIREN paper's data) and built-in procedural shapes
-(``sample:NAME``, see :data:`SHAPES`).
+(``sample:NAME``, see :data:`SHAPES`), read by :mod:`inrkit.shape_io`; shaded renders
+and queries in the input's units (:func:`render_shape`, :func:`signed_distance`) live in
+:mod:`inrkit.shape_render`. Both are re-exported here.
 
 The shape's bounding box is centred and scaled uniformly so that its longest side
 spans ``[-extent, extent]`` of the field's cube ``[-1, 1]³``:
@@ -31,7 +33,6 @@ inside. Both are meshed at level 0.
 from __future__ import annotations
 
 import dataclasses
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,178 +40,43 @@ from typing import Callable
 
 import numpy as np
 import torch
+from tyro.conf import Positional
 
 from .. import losses, shape_metrics
 from ..errors import InrkitError
 from ..grids import evaluate_points
-from ..io import atomic_path, input_file, output_folder_exists
-from ..nerf.rendering import render_chunked
-from ..nerf.sampling import ray_aabb
-from .base import Signal
+from ..shape_io import SAVE_SUFFIXES, SHAPES, ShapeData, load_shape, mesh_to_cloud, normalisation, save_mesh
+from ..shape_render import occupancy_probability, render_shape, render_shape_orbit, signed_distance
+from .base import Kind, SampleSet, Signal
 
 __all__ = [
-    "SHAPES",
+    # the signal
     "MODES",
-    "ShapeData",
     "ShapeSignal",
+    "ShapePrediction",
     "SdfLossWeights",
+    "shape_function",
+    "mesh_field",
+    "SdfOptions",
+    "OccupancyOptions",
+    "SDF_KIND",
+    "OCCUPANCY_KIND",
+    "render_field",
+    "write_field",
+    # re-exported from inrkit.shape_io and inrkit.shape_render
+    "SHAPES",
+    "SAVE_SUFFIXES",
+    "ShapeData",
     "load_shape",
     "save_mesh",
-    "shape_function",
+    "normalisation",
     "render_shape",
+    "render_shape_orbit",
+    "signed_distance",
+    "occupancy_probability",
 ]
 
-# Built-in procedural shapes (trimesh.creation), by name: description.
-SHAPES = {
-    "sphere": "unit sphere (icosphere, 5 subdivisions)",
-    "torus": "torus, major radius 1, minor radius 0.35",
-    "box": "box 1.6 x 1.0 x 1.2",
-    "capsule": "capsule, radius 0.5, height 1",
-    "cylinder": "cylinder, radius 0.5, height 1.5",
-}
 MODES = ("pointcloud", "mesh", "occupancy")
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off", ".glb", ".gltf")
-SAVE_SUFFIXES = (".ply", ".obj", ".glb", ".stl", ".off")
-
-
-@dataclass
-class ShapeData:
-    """A shape in its own units: a mesh (``faces`` set) or an oriented point cloud.
-
-    ``vertices: (V, 3)`` float64; ``faces: (F, 3)`` int64 or None; ``normals: (V, 3)``
-    unit point normals or None.
-    """
-
-    vertices: np.ndarray
-    faces: np.ndarray | None = None
-    normals: np.ndarray | None = None
-    name: str = ""
-
-    @property
-    def is_mesh(self) -> bool:
-        return self.faces is not None
-
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.vertices.min(0), self.vertices.max(0)
-
-
-def _procedural(name: str) -> ShapeData:
-    import trimesh
-
-    make = {
-        "sphere": lambda: trimesh.creation.icosphere(subdivisions=5, radius=1.0),
-        "torus": lambda: trimesh.creation.torus(major_radius=1.0, minor_radius=0.35, major_sections=128,
-                                                minor_sections=64),
-        "box": lambda: trimesh.creation.box(extents=(1.6, 1.0, 1.2)),
-        "capsule": lambda: trimesh.creation.capsule(height=1.0, radius=0.5, count=(64, 64)),
-        "cylinder": lambda: trimesh.creation.cylinder(radius=0.5, height=1.5, sections=128),
-    }[name]
-    m = make()
-    return ShapeData(np.asarray(m.vertices, np.float64), np.asarray(m.faces, np.int64), None, f"sample:{name}")
-
-
-def load_shape(source: str) -> ShapeData:
-    """Read a mesh or an oriented point cloud from ``source`` (a file, or ``sample:NAME``)."""
-    if source.startswith("sample:"):
-        name = source.split(":", 1)[1]
-        if name not in SHAPES:
-            raise InrkitError(f"unknown sample shape {name!r}; expected one of {', '.join(SHAPES)}")
-        return _procedural(name)
-    path = input_file(source, "shape file", "a mesh or point-cloud file")
-    suffix = path.suffix.lower()
-    if suffix == ".xyz":
-        data = _read_xyz(path)
-    elif suffix in MESH_SUFFIXES:
-        data = _read_trimesh(path)
-    else:
-        raise InrkitError(
-            f"{source!r} has an unsupported extension; expected a mesh ({', '.join(MESH_SUFFIXES)}) "
-            "or a point cloud (.ply with normals, .xyz)"
-        )
-    v = data.vertices
-    if len(v) == 0:
-        raise InrkitError(f"{source!r} holds no vertices or points")
-    if not np.isfinite(v).all():
-        raise InrkitError(f"{source!r} has NaN or infinite coordinates")
-    lo, hi = data.bounds()
-    if not (hi - lo).max() > 0:
-        raise InrkitError(f"{source!r} has no extent: all its points coincide")
-    if data.normals is not None:
-        n = np.linalg.norm(data.normals, axis=1)
-        if not (np.isfinite(n).all() and n.min() > 0):
-            raise InrkitError(f"{source!r} has zero, NaN or infinite normals")
-        data.normals = data.normals / n[:, None]
-    data.name = source
-    return data
-
-
-def _read_xyz(path: Path) -> ShapeData:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # numpy warns on an empty file
-            a = np.loadtxt(path, dtype=np.float64, ndmin=2, comments="#")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InrkitError(f"could not read {str(path)!r} as .xyz text with numbers in columns ({e})") from None
-    if a.size == 0:
-        raise InrkitError(f"{str(path)!r} holds no points")
-    if a.shape[1] not in (3, 6):
-        raise InrkitError(f"{str(path)!r} has {a.shape[1]} columns; expected x y z or x y z nx ny nz")
-    return ShapeData(a[:, :3].copy(), None, a[:, 3:].copy() if a.shape[1] == 6 else None)
-
-
-def _read_trimesh(path: Path) -> ShapeData:
-    import trimesh
-
-    try:
-        loaded = trimesh.load(str(path), process=False)
-    except Exception as e:  # each format's parser raises its own types
-        raise InrkitError(f"could not read {str(path)!r} as a mesh ({type(e).__name__}: {e})") from None
-    if isinstance(loaded, trimesh.Scene):
-        geoms = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh) and len(g.faces)]
-        if not geoms:
-            raise InrkitError(f"{str(path)!r} holds no triangle mesh")
-        loaded = trimesh.util.concatenate(geoms)
-    if isinstance(loaded, trimesh.PointCloud) or (isinstance(loaded, trimesh.Trimesh) and len(loaded.faces) == 0):
-        v = np.asarray(loaded.vertices, np.float64)
-        return ShapeData(v, None, _ply_normals(loaded, len(v)))
-    if not isinstance(loaded, trimesh.Trimesh):
-        raise InrkitError(f"{str(path)!r} holds a {type(loaded).__name__}, not a mesh or point cloud")
-    faces = np.asarray(loaded.faces, np.int64)
-    v = np.asarray(loaded.vertices, np.float64)
-    if len(faces) == 0 or faces.max() >= len(v) or faces.min() < 0:
-        raise InrkitError(f"{str(path)!r} has faces that index missing vertices")
-    return ShapeData(v, faces, None)
-
-
-def _ply_normals(obj, n: int) -> np.ndarray | None:
-    raw = obj.metadata.get("_ply_raw", {}).get("vertex", {}).get("data")
-    # binary PLY: a structured array; ASCII PLY: a dict of columns
-    names = raw.keys() if isinstance(raw, dict) else getattr(getattr(raw, "dtype", None), "names", None) or ()
-    if not all(k in names for k in ("nx", "ny", "nz")):
-        return None
-    return np.stack([np.asarray(raw[k], np.float64).reshape(-1) for k in ("nx", "ny", "nz")], axis=1)[:n]
-
-
-def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> None:
-    """Write a triangle mesh (PLY, OBJ, GLB, STL or OFF by the suffix), atomically."""
-    import trimesh
-
-    path = Path(path)
-    if path.suffix.lower() not in SAVE_SUFFIXES:
-        raise InrkitError(f"cannot write a mesh as {path.name!r}; expected a name ending in {', '.join(SAVE_SUFFIXES)}")
-    output_folder_exists(path)
-    mesh = trimesh.Trimesh(np.asarray(vertices), np.asarray(faces), process=False)
-    try:
-        with atomic_path(path) as tmp:
-            mesh.export(str(tmp), file_type=path.suffix.lower()[1:])
-    except OSError as e:
-        raise InrkitError(f"could not write {str(path)!r}: {e.strerror or e}") from None
-
-
-def normalisation(data: ShapeData, extent: float) -> tuple[np.ndarray, float]:
-    """``(center (3,), scale)`` putting the bounding box's longest side on ``[-extent, extent]``."""
-    lo, hi = data.bounds()
-    return (lo + hi) / 2, 2 * extent / float((hi - lo).max())
 
 
 @dataclass
@@ -290,7 +156,7 @@ class ShapeSignal(Signal):
                 raise InrkitError(f"loss weight {name} must be a non-negative finite number, got {value}")
         if mode == "pointcloud" and data.normals is None:
             if data.is_mesh:
-                data = _mesh_to_cloud(data, n_train, seed)
+                data = mesh_to_cloud(data, n_train, seed + 4)
             else:
                 raise InrkitError(
                     f"{data.name!r} is a point cloud without normals; the SIREN losses need oriented points "
@@ -500,12 +366,6 @@ class ShapePrediction:
         return self._meshes[resolution]
 
 
-def _mesh_to_cloud(data: ShapeData, n: int, seed: int) -> ShapeData:
-    """Oriented samples of a mesh's surface (for the point-cloud mode on a mesh or a procedural shape)."""
-    pts, normals = shape_metrics.sample_surface(data.vertices, data.faces, n, seed=seed + 4)
-    return ShapeData(pts, None, normals, data.name)
-
-
 def mesh_field(
     field,
     meta: dict,
@@ -528,227 +388,148 @@ def mesh_field(
     return v, f
 
 
-def _camera(azimuth: float, elevation: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Orthographic view direction, right and up vectors (y is up)."""
-    az, el = math.radians(azimuth), math.radians(elevation)
-    eye = np.array([math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az)])
-    d = -eye
-    right = np.cross(d, [0.0, 1.0, 0.0])
-    if np.linalg.norm(right) < 1e-6:  # looking straight up or down
-        right = np.array([1.0, 0.0, 0.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, d)
-    return d, right, up
+# ---------------------------------------------------------------- the kinds: `inrkit fit sdf|occupancy`, render, info
 
 
-def render_shape(
-    field,
-    kind: str,
-    size: tuple[int, int] = (512, 512),
-    azimuth: float = 30.0,
-    elevation: float = 20.0,
-    chunk_size: int = 1 << 16,
-    max_steps: int = 128,
-    device=None,
-) -> np.ndarray:
-    """A shaded image ``(H, W, 3)`` in [0, 1] of a shape field's surface, seen orthographically.
+@dataclass
+class _ShapeOptions:
+    source: Positional[str] = "sample:torus"
+    """Mesh (OBJ, PLY, STL, OFF, GLB), oriented point cloud (PLY with normals, .xyz) or sample:NAME
+    (sphere, torus, box, capsule, cylinder)."""
+    mesh_resolution: int = 256
+    """Grid points per axis of the mesh written at the end (mesh.ply, in the input's units) and scored."""
+    detail: int = 512
+    """Finest detail in samples across the field's cube (sizes hash-grid presets' finest level)."""
+    extent: float = 0.9
+    """The shape's longest side spans [-extent, extent] of the field's cube [-1, 1]³."""
+    n_train: int = 500_000
+    """Supervised points in the training pool (mesh and occupancy modes; surface samples for a mesh
+    fitted in pointcloud mode)."""
+    fscore_ratio: float = 0.01
+    """F-score threshold τ as a fraction of the bounding-box diagonal."""
 
-    Signed distances are sphere-traced (step ``0.9 f``, hit at ``|f| < 1e-3``); occupancy
-    logits are marched in ``max_steps`` even steps across the cube and the crossing refined by
-    bisection. Normals are ``∇f`` by autograd (``-∇logit`` for occupancy); the surface is
-    lit by a headlight and a key light (Lambert) over an ambient term, the background is white.
-    """
-    w, h = size
-    fn = shape_function(field, kind)
-    device = device if device is not None else next(field.parameters()).device
-    d, right, up = _camera(azimuth, elevation)
-    # Pixel centres on a plane through the origin facing the camera, covering [-1.15, 1.15]².
-    u = ((np.arange(w) + 0.5) / w * 2 - 1) * 1.15 * max(w / h, 1)
-    vv = -((np.arange(h) + 0.5) / h * 2 - 1) * 1.15 * max(h / w, 1)
-    uu, vg = np.meshgrid(u, vv)  # (H, W)
-    origins = uu[..., None] * right + vg[..., None] * up - 2.0 * d  # (H, W, 3), 2 units in front
-    dirs = torch.tensor(d, dtype=torch.float32, device=device)
-    light = torch.tensor(-d + 0.6 * up + 0.4 * right, dtype=torch.float32, device=device)
-    light = light / light.norm()
-    colour = torch.tensor([0.62, 0.72, 0.86], device=device)
-
-    def shade_rays(o: torch.Tensor, _d: torch.Tensor) -> dict[str, torch.Tensor]:
-        o = o.to(device=device, dtype=torch.float32)  # (C, 3); every ray looks along `dirs`
-        rgb = torch.ones(len(o), 3, device=device)  # white background
-        t0, t1 = ray_aabb(o, dirs)  # (C,) entry and exit of the field's cube
-        hit, t = (_sphere_trace if kind == "sdf" else _march)(fn, o, dirs, t0, t1, max_steps)
-        if hit.any():
-            x = (o[hit] + t[hit, None] * dirs).requires_grad_(True)  # (K, 3)
-            with torch.enable_grad():
-                (g,) = torch.autograd.grad(fn(x).sum(), x)
-            n = g if kind == "sdf" else -g
-            n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-            shade = 0.25 + 0.45 * (n @ -dirs).clamp_min(0) + 0.35 * (n @ light).clamp_min(0)  # (K,)
-            rgb[hit] = (colour * shade[:, None]).clamp(0, 1)
-        return {"rgb": rgb}
-
-    flat = torch.from_numpy(origins.reshape(-1, 3))  # (H W, 3) float64 on the CPU, cast per chunk
-    image = render_chunked(shade_rays, flat, flat.new_tensor(d).expand_as(flat), chunk_size)["rgb"]  # (H W, 3)
-    return image.cpu().numpy().reshape(h, w, 3)
+    def _signal(self, mode: str, seed: int, **kw) -> ShapeSignal:
+        return ShapeSignal(load_shape(self.source), mode=mode, extent=self.extent, detail=self.detail,
+                           mesh_resolution=self.mesh_resolution, n_train=self.n_train,
+                           fscore_ratio=self.fscore_ratio, seed=seed, **kw)
 
 
-@torch.no_grad()
-def _sphere_trace(fn, o, d, t0, t1, max_steps):
-    t = t0.clone()
-    hit = torch.zeros_like(t, dtype=torch.bool)
-    alive = t0 < t1
-    for _ in range(max_steps):
-        if not alive.any():
-            break
-        idx = alive.nonzero().flatten()
-        f = fn(o[idx] + t[idx, None] * d)  # (K,)
-        done = f.abs() < 1e-3
-        hit[idx[done]] = True
-        t[idx] += torch.where(done, torch.zeros_like(f), 0.9 * f)
-        alive[idx[done]] = False
-        alive &= (t < t1) & (t >= t0 - 1e-3)
-    return hit, t
+@dataclass
+class SdfOptions(_ShapeOptions):
+    """Fit a signed-distance field to a mesh or an oriented point cloud (or sample:NAME)."""
+
+    mode: str = "auto"
+    """auto (mesh for a mesh, pointcloud for a point cloud), mesh (true signed distances of a closed mesh)
+    or pointcloud (the SIREN paper's losses on oriented points; a mesh is sampled)."""
+    w_surface: float = 3e3
+    """pointcloud: weight of |f| on the surface (SIREN: 3e3)."""
+    w_normal: float = 1e2
+    """pointcloud: weight of 1 - cos(∇f, n) on the surface (SIREN: 1e2)."""
+    w_off_surface: float = 1e2
+    """pointcloud: weight of exp(-α|f|) off the surface (SIREN: 1e2)."""
+    w_eikonal: float = 5e1
+    """pointcloud: weight of | ‖∇f‖ - 1 | (SIREN: 5e1)."""
+    alpha: float = 1e2
+    """pointcloud: α of the off-surface penalty (SIREN: 100)."""
 
 
-@torch.no_grad()
-def _march(fn, o, d, t0, t1, max_steps):
-    """Even steps of ``(t1 - t0) / max_steps`` until the logit turns positive, then bisection."""
-    dt = (t1 - t0).clamp_min(0) / max_steps  # (C,)
-    t = t0.clone()  # last point known outside
-    found = torch.zeros_like(t0, dtype=torch.bool)
-    alive = t0 < t1
-    for _ in range(max_steps):
-        if not alive.any():
-            break
-        idx = alive.nonzero().flatten()
-        tk = t[idx] + dt[idx]
-        inside = fn(o[idx] + tk[:, None] * d) > 0
-        found[idx[inside]] = True
-        t[idx] = torch.where(inside, t[idx], tk)
-        alive[idx] = ~inside & (tk < t1[idx])
-    idx = found.nonzero().flatten()
-    lo, hi = t[idx], t[idx] + dt[idx]
-    for _ in range(8):  # bisection of the first crossing
-        mid = (lo + hi) / 2
-        inside = fn(o[idx] + mid[:, None] * d) > 0
-        hi, lo = torch.where(inside, mid, hi), torch.where(inside, lo, mid)
-    t[idx] = hi
-    return found, t
+@dataclass
+class OccupancyOptions(_ShapeOptions):
+    """Fit an occupancy field (inside/outside, binary cross-entropy) to a closed mesh (or sample:NAME)."""
 
 
-# -- querying a fitted shape in the input's units ---------------------------------------------------
+def _load_sdf(o: SdfOptions, seed: int = 0, preset=None) -> ShapeSignal:
+    if o.mode not in ("auto", "mesh", "pointcloud"):
+        raise InrkitError(f"unknown sdf mode {o.mode!r}; expected auto, mesh or pointcloud")
+    mode = o.mode
+    if mode == "auto":
+        mode = "mesh" if load_shape(o.source).is_mesh else "pointcloud"
+    w = SdfLossWeights(o.w_surface, o.w_normal, o.w_off_surface, o.w_eikonal, o.alpha)
+    return o._signal(mode, seed, weights=w)
 
 
-def _fitted_shape(field, kind: str, function: str):
-    """``field`` (or its checkpoint folder), once it is a fitted ``kind`` field, and its signal metadata."""
-    from ..outputs import as_field, field_meta
-
-    field = as_field(field)
-    sig = field_meta(field, ("sdf", "occupancy"))["signal"]
-    if sig["kind"] != kind:
-        other = "occupancy_probability" if kind == "sdf" else "signed_distance"
-        raise InrkitError(f"{function} needs an {kind} field, and this is an {sig['kind']} field "
-                          f"(use inrkit.{other})")
-    return field, sig
+def _load_occupancy(o: OccupancyOptions, seed: int = 0, preset=None) -> ShapeSignal:
+    return o._signal("occupancy", seed)
 
 
-def _query_input_units(field, fn, points, sig: dict, chunk_size: int, post):
-    """``post(fn(x_field))`` at ``points (..., 3)`` in the input's units: ``(...,)``, numpy for numpy
-    input (chunked, no gradients), a differentiable tensor on the field's device for a tensor."""
-    tr = sig["transform"]
-    center, scale = np.asarray(tr["center"], np.float64), float(tr["scale"])
-    device = next(field.parameters()).device
-    if torch.is_tensor(points):
-        if points.ndim == 0 or points.shape[-1] != 3:
-            raise InrkitError(f"points must have shape (..., 3), got {tuple(points.shape)}")
-        x = (points.to(device=device, dtype=torch.float32) - torch.as_tensor(center, dtype=torch.float32,
-                                                                           device=device)) * scale  # (..., 3)
-        return post(fn(x.reshape(-1, 3)).reshape(points.shape[:-1]))
-    p = np.asarray(points, np.float64)
-    if p.ndim == 0 or p.shape[-1] != 3:
-        raise InrkitError(f"points must have shape (..., 3), got {p.shape}")
-    if not np.isfinite(p).all():
-        raise InrkitError("points must be finite (found NaN or infinity)")
-    if not chunk_size >= 1:
-        raise InrkitError(f"chunk size must be positive, got {chunk_size}")
-    v = evaluate_points(fn, (p.reshape(-1, 3) - center) * scale, 1, int(chunk_size), device)[:, 0]  # (N,)
-    return post(v).reshape(p.shape[:-1]).astype(np.float32)
+def _summary(m: dict, o, signal) -> str:
+    parts = []
+    if m.get("iou") is not None:
+        parts.append(f"IoU {m['iou']:.4f}")
+    if m.get("chamfer_l1") is not None:
+        parts.append(f"Chamfer-L1 {m['chamfer_l1']:.4g} ({100 * m['chamfer_l1_ratio']:.3f}% of the diagonal), "
+                     f"normal consistency {m['normal_consistency']:.4f}, F-score {m['fscore']:.4f}")
+    else:
+        parts.append("no surface at level 0 (no mesh written)")
+    return f"{m['preset']} on {o.source}: {', '.join(parts)}, {m['steps']} steps in {m['seconds']:.1f} s, " \
+           f"{m['params']:,} parameters"
 
 
-def signed_distance(field, points, chunk_size: int = 1 << 16):
-    """The signed distance of a fitted SDF field at ``points`` in the input's units, in the input's units
-    (negative inside).
-
-    The field works in its cube: ``x_field = (x - center) * scale`` with ``center`` and ``scale`` from
-    ``field.meta["signal"]["transform"]``, and its distances are in cube units; this maps the points
-    in and the distances back out (divided by ``scale``).
-
-    Args:
-        field: an ``sdf`` field from :func:`inrkit.load`, or its checkpoint folder.
-        points: ``(..., 3)``. A numpy array (or list) gives a numpy ``(...,)`` float32, evaluated
-            ``chunk_size`` points at a time without gradients; a torch tensor gives a ``(...,)``
-            tensor on the field's device that gradients flow through (normals: its autograd gradient).
-
-    Examples:
-        >>> field = inrkit.load("runs/torus")    # doctest: +SKIP
-        >>> inrkit.signed_distance(field, [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]).round(2)   # doctest: +SKIP
-        array([-0.35,  0.65], dtype=float32)
-
-        (``sample:torus`` has major radius 1 and minor radius 0.35: the tube's centre line is 0.35 inside.)
-    """
-    field, sig = _fitted_shape(field, "sdf", "signed_distance")
-    scale = float(sig["transform"]["scale"])
-    return _query_input_units(field, shape_function(field, "sdf"), points, sig, chunk_size, lambda v: v / scale)
+def _describe(sig: dict) -> str:
+    shape = sig.get("shape") or [0]
+    faces = f", {shape[1]:,} faces" if len(shape) > 1 and shape[1] else " (points)"
+    return f"{sig['kind']} {sig.get('source', '')} ({sig.get('mode', sig['kind'])}), {shape[0]:,} vertices{faces}"
 
 
-def occupancy_probability(field, points, chunk_size: int = 1 << 16):
-    """The probability that ``points (..., 3)`` in the input's units are inside a fitted occupancy field's
-    shape: ``sigmoid(logit)`` of the field at ``(x - center) * scale`` (``meta["signal"]["transform"]``),
-    ``(...,)`` in [0, 1]; numpy in, numpy out (chunked), tensor in, differentiable tensor out.
-
-    Examples:
-        >>> p = [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]                          # the tube's centre, the hole
-        >>> inrkit.occupancy_probability("runs/torus-occ", p).round(2)       # doctest: +SKIP
-        array([1., 0.], dtype=float32)
-    """
-    field, sig = _fitted_shape(field, "occupancy", "occupancy_probability")
-
-    def sigmoid(v):
-        return torch.sigmoid(v) if torch.is_tensor(v) else 1 / (1 + np.exp(-np.clip(v, -60, 60)))
-
-    return _query_input_units(field, shape_function(field, "occupancy"), points, sig, chunk_size, sigmoid)
+def _quality(m: dict) -> list[tuple[str, str]]:
+    return [(key, f"{m[key]:.4g}") for key in ("iou", "chamfer_l1", "normal_consistency", "fscore")
+            if m.get(key) is not None]
 
 
-def render_shape_orbit(
-    field,
-    kind: str,
-    size: tuple[int, int] = (512, 512),
-    frames: int = 120,
-    azimuth: float = 30.0,
-    elevation: float = 20.0,
-    chunk_size: int = 1 << 16,
-    device=None,
-    progress: bool = True,
-) -> np.ndarray:
-    """A turntable of a shape field: :func:`render_shape` at ``frames`` azimuths a full turn apart,
-    starting at ``azimuth``, at ``elevation``: ``uint8 (F, H, W, 3)``.
+def render_field(field, size=None, azimuth: float | None = None, elevation: float | None = None,
+                 camera_path: str | None = None, frames: int | None = None, chunk_size: int = 1 << 16, device=None,
+                 progress: bool = True) -> np.ndarray:
+    """A shaded preview of a fitted shape, ``(H, W, 3)`` float32 in [0, 1] (``size`` default 512x512, any
+    aspect: the view widens, nothing stretches), from ``azimuth``/``elevation`` degrees (default 30, 20);
+    with ``camera_path="orbit"`` a turntable of ``frames`` (default 120), ``uint8 (F, H, W, 3)``."""
+    import math
 
-    Examples:
-        >>> clip = render_shape_orbit(inrkit.load("runs/torus"), "sdf", (64, 64), frames=4)   # doctest: +SKIP
-        >>> clip.shape                                                                          # doctest: +SKIP
-        (4, 64, 64, 3)
-    """
-    from ..progress import track
+    from ..outputs import field_meta, size_pair
 
-    if not (isinstance(frames, (int, np.integer)) and frames >= 1):
-        raise InrkitError(f"frames must be a positive number of frames, got {frames}")
-    frames, (w, h) = int(frames), size
-    out = np.empty((frames, h, w, 3), np.uint8)
-    for i in track(range(frames), "rendering", enabled=progress):
-        image = render_shape(field, kind, size, azimuth + 360.0 * i / frames, elevation, chunk_size=chunk_size,
-                             device=device)
-        out[i] = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return out
+    kind = field_meta(field, ("sdf", "occupancy"))["signal"]["kind"]
+    az = 30.0 if azimuth is None else azimuth
+    el = 20.0 if elevation is None else elevation
+    if not (math.isfinite(az) and math.isfinite(el)):
+        raise InrkitError(f"azimuth and elevation must be finite angles, got {az} and {el}")
+    wh = (512, 512) if size is None else size_pair(size)
+    if camera_path is None:
+        return render_shape(field, kind, wh, az, el, chunk_size=chunk_size, device=device)
+    if camera_path != "orbit":
+        raise InrkitError(f"a shape's camera path is orbit (a turntable about the up axis), got {camera_path!r}; "
+                          "spiral, dataset and camera files are for radiance fields")
+    return render_shape_orbit(field, kind, wh, 120 if frames is None else frames, az, el, chunk_size=chunk_size,
+                              device=device, progress=progress)
 
 
-__all__ += ["mesh_field", "occupancy_probability", "render_shape_orbit", "signed_distance"]
+def write_field(field, out, folder, fps: float | None = None, **options) -> str:
+    """``inrkit render`` of a shape: a shaded still (PNG) or, with ``camera_path="orbit"``, a turntable video."""
+    from ..outputs import render_target
+    from .image import WRITABLE, save_image
+    from .video import save_video
+
+    az = 30.0 if options.get("azimuth") is None else options["azimuth"]
+    el = 20.0 if options.get("elevation") is None else options["elevation"]
+    if options.get("camera_path") is None:
+        render_target(out, folder, WRITABLE, "an image")
+        image = render_field(field, **options)  # (H, W, 3) in [0, 1]
+        h, w = image.shape[:2]
+        target = render_target(out, folder, WRITABLE, "an image", f"render_{w}x{h}.png")
+        save_image(target, image)
+        return f"wrote {target} ({w}x{h}, azimuth {az:g}°, elevation {el:g}°)"
+    if fps is not None and not fps > 0:
+        raise InrkitError(f"fps must be positive, got {fps}")
+    render_target(out, folder, (".mp4", ".gif"), "a video")
+    frames = render_field(field, **options)  # (F, H, W, 3) uint8
+    h, w = frames.shape[1:3]
+    target = render_target(out, folder, (".mp4", ".gif"), "a video", f"render_orbit_{w}x{h}.mp4")
+    written = save_video(target, frames, 30 if fps is None else fps)
+    return f"wrote {written} ({len(frames)} frames of {w}x{h}, a turn from azimuth {az:g}° at elevation {el:g}°)"
+
+
+SHAPE_SAMPLES = SampleSet("shapes", SHAPES)
+SDF_KIND = Kind(name="sdf", help=SdfOptions.__doc__, options=SdfOptions, load=_load_sdf, summary=_summary,
+                describe=_describe, quality=_quality, render=render_field, write=write_field,
+                samples=SHAPE_SAMPLES, preset="ngp-sdf")
+OCCUPANCY_KIND = Kind(name="occupancy", help=OccupancyOptions.__doc__, options=OccupancyOptions,
+                      load=_load_occupancy, summary=_summary, describe=_describe, quality=_quality,
+                      render=render_field, write=write_field, samples=SHAPE_SAMPLES, preset="ngp-occupancy")

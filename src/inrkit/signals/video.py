@@ -16,11 +16,13 @@ compared with the memory available, and a clip that does not fit is refused.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 import torch
+from tyro.conf import Positional
 
 from .. import metrics
 from ..errors import InrkitError
@@ -28,10 +30,15 @@ from ..grids import evaluate_grid, grid_coordinates
 from ..io import atomic_path
 from ..memory import available_memory
 from .image import READABLE
-from .base import SampledSignal
+from .base import Kind, SampledSignal, SampleSet
 
 __all__ = [
     "VideoSignal",
+    "VideoOptions",
+    "KIND",
+    "render_field",
+    "write_field",
+    "sample_frames",
     "VIDEO_SAMPLES",
     "load_video",
     "save_video",
@@ -377,9 +384,19 @@ def render_video(
     Frames are evaluated one at a time through the chunked evaluator (memory: the frames as uint8
     plus one chunk of activations) and written with :func:`save_video`; returns the path written.
     """
+    return save_video(path, sample_frames(fn, size, n_frames, channels, chunk_size, device), fps)
+
+
+def sample_frames(fn: Callable[[torch.Tensor], torch.Tensor], size: tuple[int, int], n_frames: int, channels: int,
+                  chunk_size: int = 1 << 16, device=None, progress: bool = False) -> np.ndarray:
+    """A field ``(x, y, t) -> values`` at ``n_frames`` frame centres over ``t in [-1, 1]`` on a ``size = (W, H)``
+    grid: ``uint8 (T, H, W, C)``, one frame at a time through the chunked evaluator (memory: the frames
+    plus one chunk of activations)."""
+    from ..progress import track
+
     w, h = size
     frames = np.empty((n_frames, h, w, channels), np.uint8)
-    for k in range(n_frames):
+    for k in track(range(n_frames), "rendering", enabled=progress):
         t = (k + 0.5) / n_frames * 2 - 1
 
         def at_t(xy: torch.Tensor, t=t) -> torch.Tensor:  # xy: (C, 2) -> field at (x, y, t)
@@ -389,4 +406,74 @@ def render_video(
             at_t, (h, w), channels, chunk_size=chunk_size, device=device, out_dtype=np.uint8,
             convert=lambda y: (y.float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy(),
         )
-    return save_video(path, frames, fps)
+    return frames
+
+
+# ---------------------------------------------------------------- the kind: `inrkit fit video`, render, info
+
+
+@dataclass
+class VideoOptions:
+    """Fit an (x, y, t) field to a video (MP4 and other containers, GIF, a folder of frames) or sample:disks."""
+
+    source: Positional[str] = "sample:disks"
+    """Video file (MP4, MOV, AVI, ... with the video extra; GIF), a folder of frame images, or sample:disks."""
+    size: Optional[str] = None
+    """Resize every frame to WIDTHxHEIGHT while reading."""
+    frame_step: int = 1
+    """Keep every n-th frame."""
+    max_frames: int = 0
+    """Keep at most this many frames (0: all)."""
+
+
+def _load(o: VideoOptions, seed: int = 0, preset=None) -> "VideoSignal":
+    from .image import parse_size
+
+    return load_video(o.source, size=parse_size(o.size) if o.size else None, max_frames=o.max_frames,
+                      frame_step=o.frame_step)
+
+
+def _summary(m: dict, o, sig: "VideoSignal") -> str:
+    return (f"{m['preset']} on {o.source} ({sig.n_frames} frames of {sig.width}x{sig.height} at {sig.fps:g} fps): "
+            f"PSNR {m['psnr']:.2f} dB (worst frame {m['psnr_min_frame']:.2f}), SSIM {m.get('ssim', float('nan')):.4f}, "
+            f"{m['steps']} steps in {m['seconds']:.1f} s")
+
+
+def _describe(sig: dict) -> str:
+    t, h, w = sig["shape"][:3]
+    return f"video {sig.get('source', '')}, {t} frames of {w}x{h} at {sig.get('fps', 0):g} fps"
+
+
+def render_field(field, size=None, scale: float = 1.0, fps: float | None = None, chunk_size: int = 1 << 16,
+                 device=None, progress: bool = True) -> np.ndarray:
+    """A clip field at any frame size and rate over the clip's duration: ``uint8 (T', H, W, C)`` with
+    ``T' = T fps / fps0`` frames (default: the clip's size times ``scale`` and its own rate)."""
+    from ..outputs import field_meta, output_size
+
+    sig = field_meta(field)["signal"]
+    t, h0, w0, c = sig["shape"]
+    w, h = output_size(size, scale, (w0, h0), "the frames")
+    rate = sig["fps"] if fps is None else fps
+    if not (isinstance(rate, (int, float)) and 0 < rate < float("inf")):
+        raise InrkitError(f"frame rate must be positive, got {fps}")
+    n = max(1, round(t * rate / sig["fps"]))  # the same duration at the new frame rate
+    device = device if device is not None else next(field.parameters()).device
+    return sample_frames(field, (w, h), n, c, chunk_size, device, progress)
+
+
+def write_field(field, out, folder, **options) -> str:
+    """``inrkit render`` of a clip field: an MP4 (or GIF) at ``fps``."""
+    from ..outputs import field_meta, render_target
+
+    fps = field_meta(field)["signal"]["fps"] if options.get("fps") is None else options["fps"]
+    render_target(out, folder, (".mp4", ".gif"), "a video")
+    frames = render_field(field, **options)  # (T, H, W, C) uint8
+    h, w = frames.shape[1:3]
+    target = render_target(out, folder, (".mp4", ".gif"), "a video", f"render_{w}x{h}_{fps:g}fps.mp4")
+    written = save_video(target, frames, fps)
+    return f"wrote {written} ({len(frames)} frames of {w}x{h} at {fps:g} fps)"
+
+
+KIND = Kind(name="video", help=VideoOptions.__doc__, options=VideoOptions, load=_load, summary=_summary,
+            describe=_describe, render=render_field, write=write_field,
+            samples=SampleSet("clips", VIDEO_SAMPLES), fit_defaults={"batch_size": 1 << 16})
