@@ -69,3 +69,49 @@ def test_snippet_runs(line, code, workdir, monkeypatch):
     for old, new in SMALLER:
         code = code.replace(old, new)
     exec(compile(code, f"README.md, the python block at line {line}", "exec"), {"__name__": "readme"})
+
+
+def readme_commands() -> list[tuple[int, list[str]]]:
+    """``(line, argv)`` of every ``inrkit ...`` command in the README's ```bash blocks (comments dropped,
+    continued lines joined)."""
+    import shlex
+
+    text = README.read_text()
+    commands = []
+    for m in re.finditer(r"^```bash\n(.*?)^```", text, flags=re.S | re.M):
+        start = text.count("\n", 0, m.start()) + 2
+        lines = m.group(1).replace("\\\n", " ").splitlines()
+        for i, line in enumerate(lines):
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["inrkit"]:
+                commands.append((start + i, words[1:]))
+    return commands
+
+
+COMMANDS = readme_commands()
+
+
+def test_the_readme_shows_every_command():
+    from inrkit.cli import COMMANDS as NAMED
+    from inrkit.signals import KINDS
+
+    shown = {argv[0] if argv[0] not in ("fit", "bench") else " ".join(argv[:2]) for _, argv in COMMANDS if argv}
+    missing = ({*NAMED} | {f"fit {k}" for k in KINDS if k in BUILT_IN}) - shown
+    assert not missing, f"the README shows no example of: {sorted(missing)}"
+
+
+BUILT_IN = ("image", "audio", "video", "volume", "ct", "mri", "poisson", "sdf", "occupancy", "nerf")
+
+
+@pytest.mark.parametrize("line,argv", COMMANDS, ids=[f"README.md:{line}" for line, _ in COMMANDS])
+def test_readme_command_parses(line, argv, capsys):
+    """Every flag the README shows exists, with a value of the right type (parsing only: nothing runs)."""
+    from inrkit.cli import _parse
+
+    if argv in (["--version"],):
+        with pytest.raises(SystemExit) as e:
+            _parse(argv)
+        assert e.value.code == 0
+        return
+    command = _parse(argv)
+    assert hasattr(command, "run"), argv

@@ -161,3 +161,10 @@ from .signals.shape import occupancy_probability, render_shape_orbit, signed_dis
 
 __all__ += ["camera_path", "evaluate_views", "mesh", "occupancy_grid", "occupancy_probability", "render",
             "render_camera_path", "render_shape_orbit", "render_view", "render_volume", "signed_distance"]
+
+from .fields import FieldCache  # noqa: E402
+from .nerf.render import render_rays  # noqa: E402
+from .outputs import write_render  # noqa: E402
+from .signals import KINDS, Kind  # noqa: E402
+
+__all__ += ["FieldCache", "KINDS", "Kind", "render_rays", "write_render"]

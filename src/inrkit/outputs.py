@@ -398,23 +398,6 @@ def render_volume(field, size=None, scale: float = 1.0, chunk_size: int = 1 << 1
     return render_field(field, size, scale, chunk_size, device)
 
 
-def _render_shape_kind(field, kind, size, azimuth, elevation, camera_path, frames, chunk_size, device, progress):
-    from .signals.shape import render_shape, render_shape_orbit
-
-    az = 30.0 if azimuth is None else azimuth
-    el = 20.0 if elevation is None else elevation
-    if not (math.isfinite(az) and math.isfinite(el)):
-        raise InrkitError(f"azimuth and elevation must be finite angles, got {az} and {el}")
-    wh = (512, 512) if size is None else size_pair(size)  # any aspect: the view widens, nothing stretches
-    if camera_path is None:
-        return render_shape(field, kind, wh, az, el, chunk_size=chunk_size, device=device)
-    if camera_path != "orbit":
-        raise InrkitError(f"a shape's camera path is orbit (a turntable about the up axis), got {camera_path!r}; "
-                          "spiral, dataset and camera files are for radiance fields")
-    return render_shape_orbit(field, kind, wh, 120 if frames is None else frames, az, el, chunk_size=chunk_size,
-                              device=device, progress=progress)
-
-
 # ---------------------------------------------------------------- mesh
 
 

@@ -358,15 +358,10 @@ def get_nerf_preset(name: str) -> NerfPreset:
     return get_preset(name, kind="nerf")
 
 
-def _nerf_presets() -> dict[str, NerfPreset]:
-    # The second table that was here: its presets are in PRESETS now. Empty until the CLI's
-    # `inrkit presets` (which lists PRESETS and these) stops calling it.
-    return {}
-
-
 def check_preset_kind(preset: Preset, kind: str) -> None:
-    """Warn (one line) when ``preset`` is not made for signals of ``kind``, naming the ones that are."""
-    if preset.kinds and kind not in preset.kinds:
-        fitting = [p.name for p in PRESETS.values() if kind in p.kinds]
+    """Warn (one line) when ``preset`` is not made for signals of ``kind``, naming the ones that are. A kind
+    no preset names (one registered outside inrkit) has no such list, and no warning."""
+    fitting = [p.name for p in PRESETS.values() if kind in p.kinds]
+    if preset.kinds and kind not in preset.kinds and fitting:
         warnings.warn(f"preset {preset.name!r} is made for {', '.join(preset.kinds)} fits, not {kind}: expect a "
                       f"poor fit (presets for {kind}: {', '.join(fitting) or 'see inrkit presets'})")
