@@ -29,7 +29,7 @@ from .checkpoint import META, load_meta
 from .errors import InrkitError
 
 __all__ = ["RUNS", "LATEST", "RUN_FILES", "RunOptions", "run_name", "new_run_folder", "latest_run_folder",
-           "claim_folder", "link_latest", "same_source", "fit_run", "describe_run"]
+           "claim_folder", "link_latest", "same_source", "fit_run", "describe_run", "describe_fieldset"]
 
 RUNS = Path("runs")
 LATEST = "latest"
@@ -320,4 +320,26 @@ def describe_run(meta: dict, metrics: dict) -> list[tuple[str, str]]:
     if kind is not None:
         rows += kind.quality(metrics)
     rows.append(("inrkit", meta.get("inrkit_version")))
+    return rows
+
+
+def describe_fieldset(folder: Path) -> list[tuple[str, str]]:
+    """The rows ``inrkit info`` prints for a fieldset (``inrkit fit-many``)."""
+    from .fieldsets import load_fieldset
+
+    fs = load_fieldset(folder)
+    ix, net = fs.index, fs.index["field"]["network"]
+    h, w, c = fs.signal["shape"]
+    rows = [("fieldset", f"{len(fs)} fields of {fs.signal['kind']} {fs.signal.get('source', '')}, {w}x{h}, "
+                         f"{c} channel(s)"),
+            ("preset", ix.get("preset")),
+            ("encoding", ix["field"]["encoding"]["kind"]),
+            ("network", f"{net['kind']} {net.get('depth', '?')}x{net.get('width', '?')}"),
+            ("parameters", f"{sum(v[0].numel() for v in fs.tensors.values()):,} per field")]
+    if "mean_psnr" in ix:
+        rows.append(("quality", f"mean PSNR {ix['mean_psnr']:.2f} dB (worst {ix['min_psnr']:.2f})"))
+    if "seconds" in ix:
+        rows.append(("training", f"{ix.get('steps')} steps in {ix['seconds']:.1f} s on {ix.get('device')}"
+                                 f" ({ix.get('processes', 1)} process(es))"))
+    rows.append(("inrkit", ix.get("inrkit_version")))
     return rows

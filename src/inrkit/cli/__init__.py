@@ -15,14 +15,15 @@ import tyro
 
 from ..errors import InrkitError
 from .bench import BenchImages, Ntk, Tune
+from .fieldsets import FitMany
 from .fit import fit_command
 from .inspect import Info, Presets, Samples
 from .outputs import Eval, Mesh, Render
 
 __all__ = ["main", "COMMANDS", "GROUPS"]
 
-COMMANDS = {"render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets, "samples": Samples,
-            "tune": Tune, "ntk": Ntk}
+COMMANDS = {"fit-many": FitMany, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
+            "samples": Samples, "tune": Tune, "ntk": Ntk}
 """The commands that take no kind, by name."""
 GROUPS = {"bench": {"images": BenchImages}}
 """Commands with a second word; ``fit`` takes every kind in :data:`inrkit.signals.KINDS`."""

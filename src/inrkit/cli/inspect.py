@@ -24,22 +24,30 @@ class Info:
 
     def run(self) -> None:
         from ..checkpoint import checkpoint_folder, load_meta
+        from ..fieldsets import is_fieldset
         from ..io import read_json
-        from ..runs import describe_run
+        from ..runs import describe_fieldset, describe_run
 
+        if is_fieldset(self.checkpoint):
+            rows = describe_fieldset(Path(self.checkpoint))
+            return _table(str(self.checkpoint), rows)
         folder = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         meta = load_meta(folder)
         if self.json:
             print(json.dumps(meta, indent=2))
             return
-        from rich.console import Console
-        from rich.table import Table
-
         metrics = read_json(folder / "metrics.json", "metrics file") if (folder / "metrics.json").exists() else {}
-        table = Table(title=str(folder), show_header=False)
-        for key, value in describe_run(meta, metrics if isinstance(metrics, dict) else {}):
-            table.add_row(key, str(value))
-        Console().print(table)
+        _table(str(folder), describe_run(meta, metrics if isinstance(metrics, dict) else {}))
+
+
+def _table(title: str, rows) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    for key, value in rows:
+        table.add_row(key, str(value))
+    Console().print(table)
 
 
 @dataclass

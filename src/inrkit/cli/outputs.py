@@ -50,6 +50,8 @@ class Render:
     """Frames of an orbit or spiral (default 120)."""
     depth: bool = False
     """NeRF: put the depth map beside each video frame; for one view, write it beside the image as NAME_depth.png."""
+    index: Optional[int] = None
+    """Fieldsets (`inrkit fit-many`): the field to render, 0-based (default file: FIELDSET/render_item_I.png)."""
     view: Optional[int] = None
     """NeRF: render only camera N of the camera path, as an image (default: CHECKPOINT/render_view_N.png).
     The path is then dataset unless given, so N is the N-th held-out camera.
@@ -57,14 +59,27 @@ class Render:
 
     def run(self) -> None:
         from ..checkpoint import checkpoint_folder, load
+        from ..fieldsets import is_fieldset, load_fieldset
         from ..outputs import write_render
         from ..train import pick_device
 
-        folder = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         if self.chunk_size < 1:
             raise InrkitError(f"chunk size must be positive, got {self.chunk_size}")
-        field = load(folder, device=pick_device(self.device))
-        print(write_render(field, self.out, folder, chunk_size=self.chunk_size, size=self.size, scale=self.scale,
+        out = self.out
+        if is_fieldset(self.checkpoint):
+            folder = Path(self.checkpoint)
+            fieldset = load_fieldset(folder, device=pick_device(self.device))
+            if self.index is None:
+                raise InrkitError(f"{str(folder)!r} is a fieldset of {len(fieldset)} fields; pick one with --index I "
+                                  f"(0 to {len(fieldset) - 1})")
+            field = fieldset.field(self.index)
+            out = out or folder / f"render_item_{self.index}.png"
+        else:
+            if self.index is not None:
+                raise InrkitError(f"--index picks a field of a fieldset; {str(self.checkpoint)!r} holds one field")
+            folder = checkpoint_folder(self.checkpoint)  # also when given as a file in it
+            field = load(folder, device=pick_device(self.device))
+        print(write_render(field, out, folder, chunk_size=self.chunk_size, size=self.size, scale=self.scale,
                            region=self.region, rate=self.rate, fps=self.fps, azimuth=self.azimuth,
                            elevation=self.elevation, camera_path=self.camera_path, frames=self.frames,
                            depth=self.depth, view=self.view))
