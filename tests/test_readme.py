@@ -85,6 +85,8 @@ def readme_commands() -> list[tuple[int, list[str]]]:
             words = shlex.split(line, comments=True)
             if words[:1] == ["inrkit"]:
                 commands.append((start + i, words[1:]))
+            elif "inrkit.cli" in words:  # torchrun ... -m inrkit.cli ARGS
+                commands.append((start + i, words[words.index("inrkit.cli") + 1:]))
     return commands
 
 
