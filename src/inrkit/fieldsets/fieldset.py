@@ -74,8 +74,10 @@ class FieldSet:
         from ..fields import FieldConfig
 
         self.folder, self.index, self.tensors, self.device = folder, index, tensors, torch.device(device)
-        self.config = FieldConfig.from_dict(index["field"])
+        self.latents = index.get("type") == "latents"  # a functa's: one shared network, a latent per field
+        self.config = None if self.latents else FieldConfig.from_dict(index["field"])
         self.signal = index["signal"]
+        self._shared = None
 
     def __len__(self) -> int:
         return self.index["count"]
@@ -92,14 +94,35 @@ class FieldSet:
             raise InrkitError(f"index {i} is out of range: the fieldset in {str(self.folder)!r} holds {len(self)} "
                               f"fields (0 to {len(self) - 1})")
         in_dim = len(self.signal["shape"]) - 1
-        f = build_field(self.config, in_dim, self.signal["shape"][-1], 0)
-        f.load_state_dict({k: v[i] for k, v in self.tensors.items()})
+        if self.latents:
+            f = self._latent_field(i)
+        else:
+            f = build_field(self.config, in_dim, self.signal["shape"][-1], 0)
+            f.load_state_dict({k: v[i] for k, v in self.tensors.items()})
         f.to(self.device).eval()
         item = self.index["items"][i]
-        f.meta = {"signal": {**self.signal, "source": item.get("name", str(i))}, "field": self.index["field"],
+        f.meta = {"signal": {**self.signal, "source": item.get("name", str(i))}, "field": self.index.get("field"),
                   "preset": self.index.get("preset"), "fieldset": {"folder": str(self.folder), "index": i}}
         f.checkpoint_dir = self.folder
         return f
+
+
+    def _latent_field(self, i: int):
+        from .functa import LatentField, ModulatedSiren
+
+        if self._shared is None:
+            f = self.index["functa"]
+            self._shared = ModulatedSiren(f["in_dim"], f["out_dim"], **f["config"])
+            self._shared.load_state_dict({k[len("shared."):]: v for k, v in self.tensors.items()
+                                          if k.startswith("shared.")})
+        return LatentField(self._shared, self.tensors["latents"][i])
+
+    def latent(self, i: int) -> torch.Tensor:
+        """Signal ``i``'s latent ``(latent_dim,)`` (a fieldset of latents, from ``inrkit encode``)."""
+        if not self.latents:
+            raise InrkitError(f"{str(self.folder)!r} holds fields, not latents (write them with inrkit encode)")
+        self.field(i)  # checks the index
+        return self.tensors["latents"][i]
 
 
 def load_fieldset(folder: str | Path, device="cpu") -> FieldSet:
@@ -125,7 +148,8 @@ def load_fieldset(folder: str | Path, device="cpu") -> FieldSet:
         tensors = load_file(str(folder / FIELDSET_WEIGHTS), device=str(torch.device(device)))
     except (OSError, SafetensorError) as e:
         raise InrkitError(f"could not read {str(folder / FIELDSET_WEIGHTS)!r}: {e}") from None
-    if {v.shape[0] for v in tensors.values()} != {index["count"]}:
+    stacked = {k: v for k, v in tensors.items() if not k.startswith("shared.")}  # a functa's network is not
+    if {v.shape[0] for v in stacked.values()} != {index["count"]}:
         raise InrkitError(f"{str(folder)!r}: the weights hold another number of fields than the index's "
                           f"{index['count']}")
     return FieldSet(folder, index, tensors, device)
