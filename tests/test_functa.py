@@ -10,7 +10,7 @@ import inrkit
 from inrkit.cli import main
 from inrkit.errors import InrkitError
 from inrkit.fieldsets import load_dataset, load_fieldset
-from inrkit.fieldsets.functa import FunctaConfig, ModulatedSiren, _inner, train_functa
+from inrkit.fieldsets.functa import FunctaConfig, ModulatedSiren, _inner, meta_loss, train_functa
 
 SMALL = FunctaConfig(width=32, depth=2, latent_dim=16)
 
@@ -98,3 +98,43 @@ def test_bad_inputs(trained, tmp_path, capsys):
     with pytest.raises(InrkitError, match="validation images"):
         train_functa(load_dataset("sample:shapes", limit=2), load_dataset("sample:shapes", size=(8, 8), limit=2),
                      tmp_path / "f", SMALL, steps=1, progress=False)
+
+
+def _rank_gradients(rank: int, world: int, init: str, out: str) -> None:
+    """One process of the 2-process check: its half of the batch, then the all-reduce."""
+    import torch.distributed as dist
+
+    from inrkit.fieldsets.functa import all_reduce_mean, meta_loss
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    model, alpha, coords, target = _gradient_problem()
+    meta_loss(model, alpha, coords, target[rank::world], 2).backward()
+    params = [*model.parameters(), alpha]
+    all_reduce_mean(params, world)
+    if rank == 0:
+        torch.save([p.grad for p in params], out)
+    dist.destroy_process_group()
+
+
+def _gradient_problem():
+    torch.manual_seed(0)
+    model = ModulatedSiren(2, 1, width=8, depth=2, latent_dim=4)
+    alpha = torch.full((4,), 1e-2, requires_grad=True)
+    coords = torch.rand(20, 2) * 2 - 1
+    target = torch.rand(4, 20, 1)
+    return model, alpha, coords, target
+
+
+def test_the_all_reduced_meta_gradient_of_two_processes_is_the_one_process_gradient(tmp_path):
+    """2 gloo processes on localhost, each with half of the batch: after the all-reduce, every meta-gradient
+    (shared weights, modulation map, inner rates) is the single process's over the whole batch."""
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "grads.pt"
+    mp.spawn(_rank_gradients, args=(2, f"file://{tmp_path / 'init'}", str(out)), nprocs=2, join=True)
+    model, alpha, coords, target = _gradient_problem()
+    meta_loss(model, alpha, coords, target, 2).backward()
+    for mine, theirs in zip([*model.parameters(), alpha], torch.load(out)):
+        assert torch.allclose(mine.grad, theirs, atol=1e-6, rtol=1e-5)
+    assert alpha.grad.abs().sum() > 0  # second order: the rates learn too

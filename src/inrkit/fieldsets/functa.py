@@ -32,7 +32,8 @@ from torch import nn
 from ..errors import InrkitError
 from ..io import atomic_path, read_json, write_json
 
-__all__ = ["FunctaConfig", "ModulatedSiren", "LatentField", "encode", "load_functa", "train_functa",
+__all__ = ["FunctaConfig", "ModulatedSiren", "LatentField", "all_reduce_mean", "encode", "interpolate", "load_functa",
+           "meta_loss", "train_functa",
            "FUNCTA", "FUNCTA_WEIGHTS"]
 
 FUNCTA, FUNCTA_WEIGHTS = "functa.json", "functa.safetensors"
@@ -109,6 +110,26 @@ def _inner(model, coords, target, z, alpha, steps: int, create_graph: bool):
     return z
 
 
+def meta_loss(model, alpha, coords, target, inner_steps: int) -> torch.Tensor:
+    """The outer loss of a batch ``target (B, P, C)``: the MSE after ``inner_steps`` latent steps from zero,
+    differentiable (second order) in the shared weights and the rates ``alpha``."""
+    z0 = torch.zeros(len(target), model.latent_dim, device=target.device, requires_grad=True)
+    z = _inner(model, coords, target, z0, alpha, inner_steps, create_graph=True)
+    return (model(coords, z) - target).square().mean()
+
+
+def all_reduce_mean(tensors, world: int) -> None:
+    """Average the gradients of ``tensors`` over the ``world`` processes (in place); a no-op for one."""
+    if world <= 1:
+        return
+    import torch.distributed as dist
+
+    for t in tensors:
+        if t.grad is not None:
+            dist.all_reduce(t.grad)
+            t.grad /= world
+
+
 def _psnr(model, coords, target, z) -> torch.Tensor:
     with torch.no_grad():
         mse = (model(coords, z).clamp(0, 1) - target).square().mean(dim=(1, 2))
@@ -124,12 +145,17 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
     from ..progress import Bar
     from ..train import check_seed, pick_device
 
+    from .fit_many import distributed_context
+
     check_seed(seed)
     if inner_steps < 1 or steps < 1 or batch_size < 1:
         raise InrkitError("inner steps, steps and batch size must be at least 1")
     if train.shape != val.shape:
         raise InrkitError(f"the validation images are {val.shape}, the training images {train.shape}")
     dev = pick_device(device)
+    rank, world = distributed_context(dev)  # under torchrun: the batch is shared, the meta-gradients averaged
+    if batch_size % world:
+        raise InrkitError(f"a batch of {batch_size} does not split over {world} processes; give a multiple")
     h, w, c = train.shape
     torch.manual_seed(seed)
     model = ModulatedSiren(2, c, config.width, config.depth, config.latent_dim, config.omega).to(dev)
@@ -139,22 +165,22 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
     images = torch.from_numpy(train.images).reshape(len(train), h * w, c)
     val_images = torch.from_numpy(val.images[:256]).reshape(-1, h * w, c).to(dev)
     gen = torch.Generator().manual_seed(seed)
-    history, start, bar = [], time.perf_counter(), Bar("meta-training a functa", total=steps, enabled=progress)
+    history, start = [], time.perf_counter()
+    bar = Bar("meta-training a functa", total=steps, enabled=progress and rank == 0)
     try:
         for step in range(1, steps + 1):
-            idx = torch.randint(len(train), (batch_size,), generator=gen)
-            target = images[idx].to(dev)  # (B, P, C)
-            z0 = torch.zeros(batch_size, config.latent_dim, device=dev, requires_grad=True)
-            z = _inner(model, coords, target, z0, alpha, inner_steps, create_graph=True)
-            loss = (model(coords, z) - target).square().mean()
+            idx = torch.randint(len(train), (batch_size,), generator=gen)  # the same on every rank
+            target = images[idx[rank::world]].to(dev)  # (B / world, P, C): this process's share
+            loss = meta_loss(model, alpha, coords, target, inner_steps)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            all_reduce_mean([*model.parameters(), alpha], world)  # only the meta-gradients cross processes
             opt.step()
             with torch.no_grad():
                 alpha.clamp_(min=0)
             if not math.isfinite(loss.item()):
                 raise InrkitError(f"the meta-loss became {loss.item()} at step {step}; try a lower --lr")
-            if step % eval_every == 0 or step == steps:
+            if rank == 0 and (step % eval_every == 0 or step == steps):
                 zv = torch.zeros(len(val_images), config.latent_dim, device=dev, requires_grad=True)
                 zv = _inner(model, coords, val_images, zv, alpha, inner_steps, create_graph=False).detach()
                 psnr = float(_psnr(model, coords, val_images, zv).mean())
@@ -163,11 +189,17 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
             bar.update(step, f"val PSNR {history[-1]['val_psnr']:.2f} dB" if history else "")
     finally:
         bar.close()
+    if rank != 0:
+        torch.distributed.barrier()
+        return {}
     meta = {"format": FORMAT, "version": VERSION, "config": asdict(config), "in_dim": 2, "out_dim": c,
             "shape": [h, w, c], "inner_steps": inner_steps, "steps": steps, "batch_size": batch_size, "lr": lr,
             "inner_lr": inner_lr, "seed": seed, "dataset": train.source, "history": history,
-            "val_psnr": history[-1]["val_psnr"], "seconds": round(time.perf_counter() - start, 2)}
+            "val_psnr": history[-1]["val_psnr"], "seconds": round(time.perf_counter() - start, 2),
+            "processes": world}
     _save(out, model, alpha.detach(), meta)
+    if world > 1:
+        torch.distributed.barrier()
     return meta
 
 
