@@ -160,6 +160,9 @@ class RunOptions:
     """Learning rate (default: the preset's)."""
     schedule: Optional[str] = None
     """Learning-rate schedule: none, cosine or exponential (default: the preset's, or the kind's)."""
+    init: Optional[Path] = None
+    """Start from a meta-learned initialisation (a folder `inrkit meta-train` wrote), its architecture and,
+    unless --lr or --schedule is given, its test-time optimiser; 3 steps already give a usable field."""
 
 
 def _source_name(options) -> str:
@@ -249,6 +252,7 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
     from .presets import check_preset_kind, get_preset, resolve_preset
     from .train import fit, make_field
 
+    started_from = None  # the meta checkpoint the run starts from (--init), kept through --resume
     if run.resume:
         if not (out / TRAIN_STATE).exists():
             raise InrkitError(f"cannot resume: {str(out)!r} holds no {TRAIN_STATE}")
@@ -268,6 +272,20 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
                               "drop --preset to continue it, or fit into another --out")
         field = load(out).train()
         preset = get_preset(was, kind.name)
+        started_from = meta.get("init")
+        if started_from:  # started from a meta-learned initialisation: its optimiser (and metasgd's rates)
+            from .fieldsets.meta import resume_from_meta
+
+            preset.optim = resume_from_meta(meta, field)
+    elif run.init is not None:  # the meta checkpoint's architecture, and θ
+        from .fieldsets.meta import field_from_meta
+
+        default = kind.preset if isinstance(kind.preset, str) else "auto"
+        field, init = field_from_meta(run.init, signal, None if run.preset in (None, "auto", default) else run.preset)
+        preset = get_preset(init.info.get("preset") or name, kind.name)
+        preset.field, started_from = init.config, str(Path(run.init).resolve())
+        if run.lr is None and run.schedule is None:
+            preset.optim = init.optimizer()
     else:
         preset = get_preset(name, kind.name)
         check_preset_kind(preset, kind.name)
@@ -276,13 +294,14 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
         else:  # a radiance field: its inputs are fixed
             torch.manual_seed(config.seed)
             field = preset.field.build()
-    for key, value in kind.optim_defaults.items():
+    for key, value in kind.optim_defaults.items() if preset.optim.optimizer == "adam" else ():  # not a meta's SGD
         setattr(preset.optim, key, value)
     if run.lr is not None:
         preset.optim.lr = run.lr  # fit() checks it
     if run.schedule is not None:
         preset.optim.schedule = run.schedule
-    return fit(field, signal, config, preset.optim, out_dir=out, resume=run.resume, meta={"preset": preset.name})
+    run_meta = {"preset": preset.name, **({"init": started_from} if started_from else {})}
+    return fit(field, signal, config, preset.optim, out_dir=out, resume=run.resume, meta=run_meta)
 
 
 def describe_run(meta: dict, metrics: dict) -> list[tuple[str, str]]:

@@ -54,6 +54,8 @@ class OptimConfig:
     """none | cosine | exponential (both decay to lr * final_lr_ratio at the last step)."""
     final_lr_ratio: float = 0.1
     """Learning rate at the last step, relative to lr, for the decaying schedules."""
+    optimizer: str = "adam"
+    """adam, or sgd: plain SGD at lr (no momentum), the test-time optimiser of a meta-learned initialisation."""
 
 
 @dataclass
@@ -198,7 +200,12 @@ def fit(
         batch_size = cfg.batch_size or auto_batch_size(field, n, device, timed=bool(cfg.time_budget))
     else:
         batch_size = cfg.batch_size or signal.default_batch_size
-    opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
+    if optim.optimizer not in ("adam", "sgd"):
+        raise InrkitError(f"unknown optimizer {optim.optimizer!r}; expected adam or sgd")
+    if optim.optimizer == "sgd":
+        opt = torch.optim.SGD(field.parameters(), lr=optim.lr)
+    else:
+        opt = torch.optim.Adam(field.parameters(), lr=optim.lr, betas=tuple(optim.betas), eps=optim.eps)
     lr_factor(optim, 0.0)  # rejects an unknown schedule before any work
 
     def set_lr():

@@ -17,13 +17,14 @@ from ..errors import InrkitError
 from .bench import BenchImages, Ntk, Tune
 from .fieldsets import FitMany
 from .functa import Encode, Interpolate
+from .meta import MetaTrain
 from .fit import fit_command
 from .inspect import Info, Presets, Samples
 from .outputs import Eval, Mesh, Render
 
 __all__ = ["main", "COMMANDS", "GROUPS"]
 
-COMMANDS = {"fit-many": FitMany, "encode": Encode, "interpolate": Interpolate, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
+COMMANDS = {"fit-many": FitMany, "meta-train": MetaTrain, "encode": Encode, "interpolate": Interpolate, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
             "samples": Samples, "tune": Tune, "ntk": Ntk}
 """The commands that take no kind, by name."""
 GROUPS = {"bench": {"images": BenchImages}}

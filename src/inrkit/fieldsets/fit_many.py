@@ -77,8 +77,8 @@ def fit_many(dataset: Dataset, preset: str = "siren", steps: int = 500, out: str
 
     Examples:
         >>> from inrkit.fieldsets import load_dataset
-        >>> index = fit_many(load_dataset("sample:shapes", limit=4), "siren", steps=30, width=32, depth=3,
-        ...                  progress=False)
+        >>> index = fit_many(load_dataset("sample:shapes", limit=4), "siren", steps=100, width=32, depth=3,
+        ...                  lr=1e-3, progress=False)
         >>> index["count"], index["mean_psnr"] > 25
         (4, True)
     """

@@ -36,12 +36,9 @@ Examples:
 """
 from __future__ import annotations
 
-import csv
-import dataclasses
-import json
 import math
 import time
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,28 +47,29 @@ from torch.func import functional_call, grad, vmap
 
 from ..errors import InrkitError
 from ..grids import grid_coordinates
-from ..io import atomic_path, read_json
 from .batched import build_field
+from .meta_checkpoint import (INDEX, STATE, MetaInit, _describe, _save, field_from_meta, load_meta_init,
+                              resume_from_meta)
 
 __all__ = ["METHODS", "MetaConfig", "MetaInit", "adapt", "adapt_params", "load_meta_init", "meta_gradient",
-           "meta_init", "meta_train", "psnr_after"]
+           "meta_init", "meta_train", "meta_train_dataset", "field_from_meta", "preset_field", "psnr_after",
+           "resume_from_meta"]
 
 METHODS = ("maml", "fomaml", "metasgd", "reptile")
-META_FORMAT, META_VERSION = "inrkit-meta", 1
-WEIGHTS, INDEX, STATE, HISTORY = "meta.safetensors", "meta.json", "meta_state.pt", "history.csv"
 
 
 @dataclass
 class MetaConfig:
     """How to meta-train: the method, its inner loop and the outer loop."""
 
-    method: str = "fomaml"
-    """maml, fomaml, metasgd or reptile (see the module's docstring)."""
+    method: str = "reptile"
+    """maml, fomaml, metasgd or reptile (see the module's docstring; reptile measured best, BENCHMARKS.md)."""
     inner_steps: int = 3
     """K: SGD steps of the inner loop (and of the test-time fit it prepares for)."""
-    inner_lr: float = 1e-2
-    """α: the inner SGD learning rate (learnit's 1e-2; metasgd's starting rates)."""
-    outer_lr: float = 1e-4
+    inner_lr: float = 0.1
+    """α: the inner SGD learning rate (metasgd's starting rates). learnit's 1e-2 suits 178x178 CelebA; on
+    28x28 images a 64-wide SIREN takes 0.1 (plain SGD from the standard init diverges at 1)."""
+    outer_lr: float = 1e-3
     """Adam's learning rate on θ (and metasgd's rates)."""
     steps: int = 1000
     """Outer steps (each on one batch of signals)."""
@@ -85,45 +83,6 @@ class MetaConfig:
     """auto (CUDA when present), cpu or cuda."""
     progress: bool = True
     """Show a progress bar (plain lines off a terminal)."""
-
-
-@dataclass
-class MetaInit:
-    """A meta-learned initialisation: θ of a field config, its inner optimiser, and where it came from.
-
-    ``params``: ``{name: tensor}`` θ; ``rates``: metasgd's per-entry inner learning rates (same names and
-    shapes), None for the other methods (their rate is ``inner_lr`` everywhere); ``shape``: ``(H, W, C)``
-    of the signals; ``info``: meta.json's contents.
-    """
-
-    config: object
-    params: dict
-    rates: dict | None
-    method: str
-    inner_steps: int
-    inner_lr: float
-    shape: tuple[int, int, int]
-    info: dict = dc_field(default_factory=dict)
-
-    @property
-    def in_dim(self) -> int:
-        return 2
-
-    @property
-    def out_dim(self) -> int:
-        return self.shape[2]
-
-    def field(self):
-        """A new :class:`inrkit.Field` holding θ."""
-        f = self.config.build(self.in_dim, self.out_dim)
-        with torch.no_grad():
-            for name, p in f.named_parameters():
-                p.copy_(self.params[name])
-        return f
-
-    def lrs(self) -> dict:
-        """The inner learning rate of every parameter: metasgd's tensors, else ``inner_lr``."""
-        return self.rates if self.rates is not None else {k: self.inner_lr for k in self.params}
 
 
 def meta_init(cfg, shape, config: MetaConfig = MetaConfig(), preset: str | None = None) -> MetaInit:
@@ -227,7 +186,7 @@ def adapt(init: MetaInit, data, steps: int | None = None, device=None):
         >>> from inrkit.networks import SirenConfig
         >>> init = meta_init(FieldConfig(network=SirenConfig(width=8, depth=2)), (4, 4, 1))
         >>> image = np.full((4, 4, 1), 0.5, np.float32)
-        >>> [round(float(adapt(init, image, steps=s)(torch.zeros(1, 2)).detach()), 2) for s in (0, 500)]   # the centre
+        >>> [round(float(adapt(init, image, steps=s)(torch.zeros(1, 2)).detach()), 2) for s in (0, 50)]   # the centre
         [0.25, 0.5]
     """
     one = False
@@ -315,7 +274,7 @@ def _meta_gradient(init: MetaInit, images, device=None):
     out = dict(zip(theta, gs[:len(theta)]))
     if rates:
         out.update({f"rate.{n}": g for n, g in zip(rates, gs[len(theta):])})
-    return out, float(loss)
+    return out, float(loss.detach())
 
 
 # ---------------------------------------------------------------- meta-training
@@ -439,88 +398,53 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
     return load_meta_init(out)
 
 
-def _describe(cfg) -> str:
-    net = cfg.network
-    size = f" {net.depth}x{net.width}" if hasattr(net, "width") else ""
-    return f"{cfg.encoding.kind} + {net.kind}{size}"
-
-
-def _save(out: Path, init: MetaInit, opt, gen, step: int, seconds: float, history: list, record: dict) -> None:
-    """Weights, training state, history, then meta.json last, each atomically."""
-    from safetensors.torch import save_file
-
-    from .. import __version__
-    from ..checkpoint import FIELD_FORMAT
-
-    c: MetaConfig = record["config"]
-    h, w, ch = record["shape"]
-    info = {
-        "format": META_FORMAT, "meta_format": META_VERSION, "method": init.method, "inner_steps": init.inner_steps,
-        "inner_lr": init.inner_lr, "outer_lr": c.outer_lr, "batch_size": c.batch_size, "seed": c.seed,
-        "outer_steps": step, "seconds": round(seconds, 3), "preset": record["preset"], "field_format": FIELD_FORMAT,
-        "field": init.config.to_dict(), "in_dim": 2, "out_dim": ch,
-        "signal": {"kind": "image", "shape": [h, w, ch], "value_range": [0.0, 1.0]},
-        "dataset": {**record["source"], "images": record["n_train"]}, "history": history,
-        "inrkit_version": __version__,
-    }
-    text = json.dumps(info, indent=2, default=float) + "\n"
-    tensors = {n: v.detach().cpu().contiguous() for n, v in init.params.items()}
-    tensors.update({f"rate.{n}": v.detach().cpu().contiguous() for n, v in (init.rates or {}).items()})
-    with atomic_path(out / WEIGHTS) as tmp:
-        save_file(tensors, str(tmp))
-    with atomic_path(out / STATE) as tmp:
-        torch.save({"optimizer": opt.state_dict(), "generator": gen.get_state(), "step": step, "seconds": seconds,
-                    "history": history}, tmp)
-    keys = ["step", "seconds", "psnr_0", "psnr", "loss"]
-    with atomic_path(out / HISTORY) as tmp, open(tmp, "w", newline="") as f:
-        wr = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-        wr.writeheader()
-        wr.writerows(history)
-    with atomic_path(out / INDEX) as tmp:
-        tmp.write_text(text)
-
-
-def load_meta_init(path) -> MetaInit:
-    """The meta checkpoint in folder ``path`` (as :func:`meta_train` writes it); a missing, incomplete
-    or corrupt one is one :class:`~inrkit.errors.InrkitError` sentence.
+def preset_field(preset: str, width: int | None = None, depth: int | None = None):
+    """The field config of ``preset`` (for images), its network's ``width`` and ``depth`` replaced where given.
 
     Examples:
-        >>> load_meta_init("no/such/meta")
-        Traceback (most recent call last):
-        inrkit.errors.InrkitError: meta checkpoint 'no/such/meta' does not exist
+        >>> preset_field("siren", 64, 3).network
+        SirenConfig(width=64, depth=3, first_omega=30.0, hidden_omega=30.0)
     """
-    from safetensors.torch import load_file
-
     from ..fields import FieldConfig
+    from ..presets import get_preset
 
-    path = Path(path)
-    if not path.exists():
-        raise InrkitError(f"meta checkpoint {str(path)!r} does not exist")
-    if path.is_file() and path.name in (INDEX, WEIGHTS):
-        path = path.parent
-    if not path.is_dir():
-        raise InrkitError(f"{str(path)!r} is a file; expected a meta checkpoint folder (inrkit meta-train --out)")
-    if not (path / INDEX).exists():
-        raise InrkitError(f"{str(path)!r} is not a complete meta checkpoint (no {INDEX}: meta-training did not "
-                          "finish its first save there)")
-    info = read_json(path / INDEX, "meta checkpoint description")
-    if not isinstance(info, dict) or info.get("format") != META_FORMAT:
-        raise InrkitError(f"{str(path / INDEX)!r} is not a meta checkpoint description (format {META_FORMAT})")
-    if info.get("meta_format", 0) > META_VERSION:
-        raise InrkitError(f"{str(path)!r} is meta format {info['meta_format']}, newer than this inrkit reads "
-                          f"({META_VERSION}); upgrade inrkit")
-    try:
-        cfg = FieldConfig.from_dict(info["field"])
-        shape = tuple(int(s) for s in info["signal"]["shape"])
-        names = {n for n, _ in cfg.build(2, shape[2]).named_parameters()}
-        tensors = load_file(str(path / WEIGHTS))
-    except (KeyError, TypeError, ValueError) as e:
-        raise InrkitError(f"{str(path)!r} describes a meta initialisation this version cannot build ({e})") from None
-    except Exception as e:  # safetensors' own errors, a missing file
-        raise InrkitError(f"{str(path / WEIGHTS)!r} is missing or corrupt ({type(e).__name__})") from None
-    params = {n: t for n, t in tensors.items() if not n.startswith("rate.")}
-    rates = {n[5:]: t for n, t in tensors.items() if n.startswith("rate.")} or None
-    if set(params) != names or (rates is not None and set(rates) != names):
-        raise InrkitError(f"{str(path / WEIGHTS)!r} does not hold the weights of the field meta.json describes")
-    return MetaInit(cfg, params, rates, info["method"], int(info["inner_steps"]), float(info["inner_lr"]), shape,
-                    info)
+    p = get_preset(preset, "image")
+    if not isinstance(p.field, FieldConfig) or (p.kinds and "image" not in p.kinds):
+        raise InrkitError(f"preset {preset!r} is not for images; meta-training needs an image preset (e.g. siren)")
+    cfg = FieldConfig.from_dict(p.field.to_dict())
+    for name, value in (("width", width), ("depth", depth)):
+        if value is None:
+            continue
+        if not hasattr(cfg.network, name):
+            raise InrkitError(f"preset {preset!r}'s network ({cfg.network.kind}) has no {name} to set")
+        if value < 1:
+            raise InrkitError(f"{name} must be a positive number, got {value}")
+        setattr(cfg.network, name, int(value))
+    return cfg
+
+
+def meta_train_dataset(source, config: MetaConfig = MetaConfig(), out="runs/meta", preset: str = "siren",
+                       width: int | None = None, depth: int | None = None, size=None, split: str = "train",
+                       limit: int = 0, val_images: int = 100, resume: bool = False) -> MetaInit:
+    """:func:`meta_train` on the dataset ``source`` (:func:`~inrkit.fieldsets.load_dataset`'s sources) with
+    the field of ``preset`` (:func:`preset_field`): meta-trains on its ``split`` part (at most ``limit``
+    images) and validates on ``val_images`` of its test split (or, when ``split`` is not train, on the
+    last ``val_images`` of it, held out). ``size``: ``(W, H)`` or ``"WxH"``. What ``inrkit meta-train`` runs."""
+    from ..signals.image import parse_size
+    from .datasets import load_dataset
+
+    if val_images < 0:
+        raise InrkitError(f"val-images must be a number of images (0: no validation), got {val_images}")
+    size = parse_size(size) if isinstance(size, str) else size
+    cfg = preset_field(preset, width, depth)
+    data = load_dataset(source, size=size, split=split, limit=limit)
+    images, validation = data.images, None
+    if val_images and split == "train":
+        validation = load_dataset(source, size=size, split="test", limit=val_images).images
+    elif val_images:
+        if len(images) <= val_images:
+            raise InrkitError(f"dataset {str(source)!r} has {len(images)} images in its {split} split: too few to "
+                              f"hold out {val_images} for validation (give fewer --val-images)")
+        images, validation = images[:-val_images], images[-val_images:]
+    record = {"source": str(source), "split": split, "size": list(size) if size else None, "limit": limit}
+    return meta_train(images, cfg, out, config, validation, preset=preset, resume=resume, source=record)
