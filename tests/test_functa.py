@@ -138,3 +138,21 @@ def test_the_all_reduced_meta_gradient_of_two_processes_is_the_one_process_gradi
     for mine, theirs in zip([*model.parameters(), alpha], torch.load(out)):
         assert torch.allclose(mine.grad, theirs, atol=1e-6, rtol=1e-5)
     assert alpha.grad.abs().sum() > 0  # second order: the rates learn too
+
+
+def test_encode_under_torchrun_gives_the_latents_of_one_process(trained, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder, _, _ = trained
+    args = ["encode", "sample:shapes", "--meta", str(folder / "functa"), "--size", "16x16", "--limit", "5",
+            "--device", "cpu"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           "-m", "inrkit.cli", *args, "--out", str(tmp_path / "two")],
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    one, two = load_fieldset(tmp_path / "one"), load_fieldset(tmp_path / "two")
+    assert two.names == one.names
+    assert torch.allclose(one.tensors["latents"], two.tensors["latents"], atol=1e-5)

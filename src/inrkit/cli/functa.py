@@ -40,8 +40,9 @@ class Encode:
 
         data = load_dataset(self.dataset, parse_size(self.size) if self.size else None, self.split, self.limit)
         index = encode(data, self.meta, self.out, self.inner_steps, device=self.device)
-        print(f"{index['count']} latents of {self.dataset} ({index['inner_steps']} steps each): mean PSNR "
-              f"{index['mean_psnr']:.2f} dB (worst {index['min_psnr']:.2f}) -> {self.out}")
+        if index:  # rank 0
+            print(f"{index['count']} latents of {self.dataset} ({index['inner_steps']} steps each): mean PSNR "
+                  f"{index['mean_psnr']:.2f} dB (worst {index['min_psnr']:.2f}) -> {self.out}")
 
 
 @dataclass

@@ -241,13 +241,16 @@ def encode(dataset, functa_folder, out=None, inner_steps: int | None = None, bat
            device: str = "auto", progress: bool = True) -> dict:
     """The latent of every image of ``dataset``: ``inner_steps`` (default: the training's) steps from zero
     with the meta-learned rates; written to ``out`` as a fieldset of latents. Returns its index
-    (``items``: name and PSNR; ``latents`` ``(N, D)``)."""
+    (``items``: name and PSNR; ``latents`` ``(N, D)``). Under torchrun each process encodes every
+    ``world``-th image and rank 0 writes the one fieldset (the others return ``{}``)."""
     from ..grids import grid_coordinates
     from ..progress import Bar
     from ..train import pick_device
     from .fieldset import FIELDSET, FIELDSET_WEIGHTS
+    from .fit_many import distributed_context
 
     dev = pick_device(device)
+    rank, world = distributed_context(dev)
     model, alpha, meta = load_functa(functa_folder, dev)
     if list(dataset.shape) != meta["shape"]:
         h, w, c = meta["shape"]
@@ -256,17 +259,29 @@ def encode(dataset, functa_folder, out=None, inner_steps: int | None = None, bat
     k = meta["inner_steps"] if inner_steps is None else inner_steps
     h, w, c = dataset.shape
     coords = grid_coordinates((h, w)).reshape(-1, 2).to(dev)
+    mine = list(range(rank, len(dataset), world))
     latents, psnrs = [], []
-    bar = Bar("encoding", total=len(dataset), enabled=progress)
-    for s in range(0, len(dataset), batch_size):
-        target = torch.from_numpy(dataset.images[s:s + batch_size]).reshape(-1, h * w, c).to(dev)
+    bar = Bar("encoding", total=len(mine), enabled=progress and rank == 0)
+    for s in range(0, len(mine), batch_size):
+        target = torch.from_numpy(dataset.images[mine[s:s + batch_size]]).reshape(-1, h * w, c).to(dev)
         z = torch.zeros(len(target), model.latent_dim, device=dev, requires_grad=True)
         z = _inner(model, coords, target, z, alpha, k, create_graph=False).detach()
         latents.append(z.cpu())
         psnrs += _psnr(model, coords, target, z).tolist()
-        bar.update(min(s + batch_size, len(dataset)))
+        bar.update(min(s + batch_size, len(mine)))
     bar.close()
     z = torch.cat(latents)
+    if world > 1:  # every latent to rank 0, in dataset order
+        import torch.distributed as dist
+
+        parts = [None] * world if rank == 0 else None
+        dist.gather_object((mine, z, psnrs), parts, dst=0)
+        if rank != 0:
+            dist.barrier()
+            return {}
+        order = {i: (zi, p) for idx, zs, ps in parts for i, zi, p in zip(idx, zs, ps)}
+        z = torch.stack([order[i][0] for i in range(len(dataset))])
+        psnrs = [order[i][1] for i in range(len(dataset))]
     items = [{"name": n, "psnr": p} for n, p in zip(dataset.names, psnrs)]
     index = {"count": len(items), "items": items, "mean_psnr": float(np.mean(psnrs)), "min_psnr": float(np.min(psnrs)),
              "inner_steps": k, "latents": z}
@@ -288,6 +303,8 @@ def encode(dataset, functa_folder, out=None, inner_steps: int | None = None, bat
                                     "signal": {"kind": "image", "shape": [h, w, c], "source": dataset.source},
                                     "items": items, "mean_psnr": index["mean_psnr"], "min_psnr": index["min_psnr"],
                                     "inner_steps": k, "inrkit_version": __version__})
+    if world > 1:
+        torch.distributed.barrier()
     return index
 
 
