@@ -28,6 +28,8 @@ class ComponentConfig:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "kind" in cls.__dict__:
+            if "build" not in cls.__dict__:
+                raise TypeError(f"{cls.family} config {cls.__name__} (kind {cls.kind!r}) defines no build()")
             if cls.kind in cls.registry:
                 raise ValueError(f"{cls.family} kind {cls.kind!r} is registered twice")
             cls.registry[cls.kind] = cls
@@ -73,7 +75,7 @@ class EncodingConfig(ComponentConfig):
     registry = {}
 
     def build(self, in_dim: int):
-        raise NotImplementedError
+        """The encoding this config describes (every registered kind defines it)."""
 
 
 class NetworkConfig(ComponentConfig):
@@ -90,4 +92,4 @@ class NetworkConfig(ComponentConfig):
     registry = {}
 
     def build(self, in_dim: int, out_dim: int):
-        raise NotImplementedError
+        """The network this config describes (every registered kind defines it)."""

@@ -366,8 +366,7 @@ def _dispatch(field, what: str, options: dict, chunk_size: int, progress: bool, 
         raise InrkitError(f"cannot render a {sig.get('kind')!r} field: no kind of that name knows how")
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise InrkitError(f"chunk size must be positive, got {chunk_size}")
-    defaults = dict(size=None, scale=1.0, region=None, rate=None, fps=None, azimuth=None, elevation=None,
-                    camera_path=None, frames=None, depth=False, view=None)
+    defaults = {k: p.default for k, p in inspect.signature(render).parameters.items()}  # the options' own
     given = {k: v for k, v in options.items() if v != defaults.get(k)}
     takes = dict(inspect.signature(fn).parameters)
     if any(p.kind is p.VAR_KEYWORD for p in takes.values()) and kind.render is not None:

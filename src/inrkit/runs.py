@@ -230,10 +230,11 @@ def fit_run(kind, options, config, run: RunOptions):
         from .checkpoint import META
         from .presets import get_preset
 
-        if run.resume and (out / META).exists() and load_meta(out).get("signal", {}).get("kind") == kind.name:
-            name = load_meta(out).get("preset", name)  # the run's recipe (a different --preset is refused)
+        previous = load_meta(out) if run.resume and (out / META).exists() else None
+        if previous is not None and previous.get("signal", {}).get("kind") == kind.name:
+            name = previous.get("preset", name)  # the run's recipe (a different --preset is refused)
         signal = kind.load(options, config.seed, get_preset(name, kind.name))
-        return _fit(kind, signal, name, config, run, out), signal, out
+        return _fit(kind, signal, name, config, run, out, previous), signal, out
     except BaseException:
         if new_folder and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # nothing was written: no empty run folder, and latest back where it was
@@ -244,7 +245,8 @@ def fit_run(kind, options, config, run: RunOptions):
         raise
 
 
-def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
+def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: dict | None):
+    """Build (or with --resume reload) the field and fit it; ``previous``: the run's field.json, if resuming."""
     import torch
 
     from .checkpoint import TRAIN_STATE, load
@@ -253,10 +255,11 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
     from .train import fit, make_field
 
     started_from = None  # the meta checkpoint the run starts from (--init), kept through --resume
+    explicit = run.preset not in (None, "auto", kind.preset_flag)  # --preset given, and not the default
     if run.resume:
         if not (out / TRAIN_STATE).exists():
             raise InrkitError(f"cannot resume: {str(out)!r} holds no {TRAIN_STATE}")
-        meta = load_meta(out)
+        meta = previous if previous is not None else load_meta(out)
         if meta.get("signal", {}).get("kind") != signal.kind:
             raise InrkitError(f"cannot resume: {str(out)!r} holds a field of kind "
                               f"{meta.get('signal', {}).get('kind')!r}, not {signal.kind!r}")
@@ -265,8 +268,6 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
             raise InrkitError(f"cannot resume: {str(out)!r} was fitted to {differs}; give the run's "
                               "source and options, or fit into another --out")
         was = meta.get("preset", name)
-        default = kind.preset if isinstance(kind.preset, str) else "auto"
-        explicit = run.preset not in (None, "auto", default)
         if explicit and resolve_preset(run.preset, kind.name) != resolve_preset(was, kind.name):  # not the run's
             raise InrkitError(f"cannot resume: {str(out)!r} holds a {was!r} run, not {run.preset!r}; "
                               "drop --preset to continue it, or fit into another --out")
@@ -280,8 +281,7 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path):
     elif run.init is not None:  # the meta checkpoint's architecture, and θ
         from .fieldsets.meta import field_from_meta
 
-        default = kind.preset if isinstance(kind.preset, str) else "auto"
-        field, init = field_from_meta(run.init, signal, None if run.preset in (None, "auto", default) else run.preset)
+        field, init = field_from_meta(run.init, signal, run.preset if explicit else None)
         preset = get_preset(init.info.get("preset") or name, kind.name)
         preset.field, started_from = init.config, str(Path(run.init).resolve())
         if run.lr is None and run.schedule is None:

@@ -27,8 +27,6 @@ def fit_command(kind) -> type:
     if unknown:
         raise TypeError(f"kind {kind.name!r}: fit_defaults names no FitConfig field: {', '.join(sorted(unknown))}")
 
-    preset = kind.preset if isinstance(kind.preset, str) else "auto"
-
     def run(self) -> None:
         from ..runs import fit_run
 
@@ -40,7 +38,7 @@ def fit_command(kind) -> type:
         [
             ("signal", Annotated[kind.options, _Flat, tyro.conf.arg(name="")], field(default_factory=kind.options)),
             ("run_options", Annotated[RunOptions, _Flat, tyro.conf.arg(name="run")],
-             field(default_factory=lambda: RunOptions(preset=preset))),
+             field(default_factory=lambda: RunOptions(preset=kind.preset_flag))),
             ("train", Annotated[FitConfig, _Flat, tyro.conf.arg(name="training")],
              field(default_factory=lambda: FitConfig(**train))),
         ],

@@ -120,9 +120,10 @@ def fit_many(dataset: Dataset, preset: str = "siren", steps: int = 500, out: str
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                if not math.isfinite(loss.item()):
-                    raise InrkitError(f"the loss became {loss.item()} at step {step + 1}; try a lower --lr")
-                bar.update(b * steps + step + 1, f"mean MSE {loss.item() / len(idx):.3g}")
+                value = loss.item()  # one synchronisation per step
+                if not math.isfinite(value):
+                    raise InrkitError(f"the loss became {value} at step {step + 1}; try a lower --lr")
+                bar.update(b * steps + step + 1, f"mean MSE {value / len(idx):.3g}")
             with torch.no_grad():
                 pred = batched_forward(template, params, buffers, coords).clamp(0, 1)
                 mse = (pred - target).square().mean(dim=(1, 2)).cpu()

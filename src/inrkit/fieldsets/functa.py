@@ -178,14 +178,15 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
             opt.step()
             with torch.no_grad():
                 alpha.clamp_(min=0)
-            if not math.isfinite(loss.item()):
-                raise InrkitError(f"the meta-loss became {loss.item()} at step {step}; try a lower --lr")
+            value = loss.item()  # one synchronisation per step
+            if not math.isfinite(value):
+                raise InrkitError(f"the meta-loss became {value} at step {step}; try a lower --lr")
             if rank == 0 and (step % eval_every == 0 or step == steps):
                 zv = torch.zeros(len(val_images), config.latent_dim, device=dev, requires_grad=True)
                 zv = _inner(model, coords, val_images, zv, alpha, inner_steps, create_graph=False).detach()
                 psnr = float(_psnr(model, coords, val_images, zv).mean())
                 history.append({"step": step, "seconds": round(time.perf_counter() - start, 2),
-                                "val_psnr": psnr, "loss": loss.item()})
+                                "val_psnr": psnr, "loss": value})
             bar.update(step, f"val PSNR {history[-1]['val_psnr']:.2f} dB" if history else "")
     finally:
         bar.close()

@@ -163,6 +163,12 @@ class Kind:
     optim_defaults: Mapping[str, Any] = field(default_factory=dict)
     """Optimiser settings the kind overrides in every preset unless given (``schedule``)."""
 
+    @property
+    def preset_flag(self) -> str:
+        """``--preset``'s default as ``inrkit fit KIND --help`` shows it: the preset, or ``auto`` when the
+        device chooses; giving it is the same as not giving ``--preset``."""
+        return self.preset if isinstance(self.preset, str) else "auto"
+
     def default_preset(self, device: torch.device) -> str:
         """The preset a fit takes when none is named."""
         return self.preset(device) if callable(self.preset) else self.preset

@@ -23,6 +23,7 @@ value range [0, 1] and scored against the image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +35,7 @@ from .. import losses, metrics
 from ..errors import InrkitError
 from ..grids import evaluate_grid
 from .base import Kind, SampleSet, Signal, psnr_quality
+from .image import describe_image, write_field
 
 __all__ = ["CTSignal", "CTOptions", "KIND", "load_ct", "render_field", "project", "ray_points", "view_angles"]
 
@@ -341,18 +343,7 @@ def render_field(field, size=None, scale: float = 1.0, region=None, chunk_size: 
     return render_image_field(field, size, scale, region, chunk_size, device, fn=inside)
 
 
-def _write(field, out, folder, **options) -> str:
-    from .image import write_field
-
-    return write_field(field, out, folder, render=render_field, **options)
-
-
-def _describe(sig: dict) -> str:
-    from .image import describe_image
-
-    return describe_image(sig)
-
-
 KIND = Kind(name="ct", help=CTOptions.__doc__, options=CTOptions, load=_load, summary=_summary,
-            describe=_describe, quality=_quality, render=render_field, write=_write, preset="ct",
+            describe=describe_image, quality=_quality, render=render_field,
+            write=partial(write_field, render=render_field), preset="ct",
             samples=SampleSet("phantoms", {"shepp-logan": "Shepp-Logan phantom, 400x400 grey (resized to --size)"}))
