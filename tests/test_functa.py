@@ -10,7 +10,7 @@ import inrkit
 from inrkit.cli import main
 from inrkit.errors import InrkitError
 from inrkit.fieldsets import load_dataset, load_fieldset
-from inrkit.fieldsets.functa import FunctaConfig, ModulatedSiren, _inner, meta_loss, train_functa
+from inrkit.fieldsets.functa import FunctaConfig, ModulatedSiren, _inner, load_functa, meta_loss, train_functa
 
 SMALL = FunctaConfig(width=32, depth=2, latent_dim=16)
 
@@ -57,6 +57,33 @@ def test_meta_learning_makes_three_steps_fit(trained):
     flat = 10 * np.log10(1 / np.mean((0.5 - val.images) ** 2))  # what the untrained shared field gives, about
     assert meta["val_psnr"] > flat + 3, (meta["history"], flat)
     assert [h["step"] for h in meta["history"]] == [20, 40]
+
+
+def test_resume_continues_a_functa_where_it_stopped(trained, tmp_path, capsys):
+    """20 steps, then --resume to 40: the weights of one 40-step run (optimiser and sampler carried on)."""
+    folder, whole, _ = trained
+    train = load_dataset("sample:shapes", size=(16, 16), limit=200)
+    val = load_dataset("sample:shapes", size=(16, 16), split="test", limit=32)
+    common = dict(inner_steps=3, batch_size=8, lr=1e-3, eval_every=20, progress=False, device="cpu")
+    train_functa(train, val, tmp_path / "f", SMALL, steps=20, **common)
+    with pytest.raises(InrkitError, match="already holds a functa; pass --resume"):
+        train_functa(train, val, tmp_path / "f", SMALL, steps=40, **common)
+    meta = train_functa(train, val, tmp_path / "f", SMALL, steps=40, resume=True, **common)
+    assert [h["step"] for h in meta["history"]] == [20, 40] and meta["steps"] == 40
+    ours, theirs = load_functa(tmp_path / "f"), load_functa(folder / "functa")
+    for (k, a), b in zip(ours[0].state_dict().items(), theirs[0].state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)
+    torch.testing.assert_close(ours[1], theirs[1])
+    assert meta["val_psnr"] == pytest.approx(whole["val_psnr"], abs=1e-4)
+    with pytest.raises(InrkitError, match="already at step 40"):
+        train_functa(train, val, tmp_path / "f", SMALL, steps=40, resume=True, **common)
+    assert main(["meta-train", "sample:shapes", "--modulations", "shift", "--latent-dim", "8", "--size", "16x16",
+                 "--width", "32", "--depth", "2", "--steps", "60", "--resume", "--out", str(tmp_path / "f"),
+                 "--device", "cpu"]) == 2
+    assert "holds a 2x32 functa with 16-d latents and 3 inner steps" in capsys.readouterr().err
+    assert main(["meta-train", "sample:shapes", "--modulations", "shift", "--resume", "--out", str(tmp_path / "g"),
+                 "--device", "cpu"]) == 2
+    assert "holds no functa_state.pt" in capsys.readouterr().err
 
 
 def test_encode_render_and_interpolate_through_the_cli(trained, capsys):

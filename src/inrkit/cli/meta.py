@@ -51,7 +51,8 @@ class MetaTrain:
     val_every: int = 100
     """Validate and checkpoint every this many outer steps."""
     out: Path = Path("runs/meta")
-    """Output folder: meta.safetensors, meta.json, meta_state.pt (for --resume) and history.csv."""
+    """Output folder: meta.safetensors, meta.json, meta_state.pt (for --resume) and history.csv; with
+    --modulations shift, functa.safetensors, functa.json and functa_state.pt."""
     resume: bool = False
     """Continue the meta-training in --out up to --steps."""
     seed: int = 0
@@ -74,6 +75,8 @@ class MetaTrain:
         init = meta_train_dataset(self.dataset, config, self.out, preset=self.preset, width=self.width,
                                   depth=self.depth, size=self.size, split=self.split, limit=self.limit,
                                   val_images=self.val_images, resume=self.resume)
+        if init is None:  # not rank 0 under torchrun: rank 0 reports
+            return
         last = init.info["history"][-1]
         score = (f": validation PSNR {last['psnr']:.2f} dB after {init.inner_steps} steps "
                  f"({last['psnr_0']:.2f} dB at 0)") if "psnr" in last else ""
@@ -86,8 +89,6 @@ class MetaTrain:
         from ..fieldsets.functa import FunctaConfig, train_functa
         from ..signals.image import parse_size
 
-        if self.resume:
-            raise InrkitError("--resume is not available for --modulations shift yet; start a new --out")
         if self.preset != "siren":
             raise InrkitError(f"--modulations shift modulates a SIREN; drop --preset {self.preset}")
         size = parse_size(self.size) if self.size else None
@@ -96,7 +97,7 @@ class MetaTrain:
         config = FunctaConfig(width=self.width or 128, depth=self.depth or 4, latent_dim=self.latent_dim)
         meta = train_functa(train, val, self.out, config, self.inner_steps, self.steps, self.batch_size,
                             self.outer_lr, 0.01 if self.inner_lr is None else self.inner_lr, self.val_every,
-                            self.seed, self.device)
+                            self.seed, self.device, resume=self.resume)
         if meta:  # rank 0
             print(f"functa ({config.latent_dim}-d latents) on {self.dataset}, {self.steps} outer steps in "
                   f"{meta['seconds']:.1f} s: validation PSNR {meta['val_psnr']:.2f} dB after {self.inner_steps} "

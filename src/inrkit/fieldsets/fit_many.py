@@ -13,7 +13,6 @@ written, so nothing incomplete looks complete.
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 from ..errors import InrkitError
 from .batched import batched_forward, stack_fields
 from .datasets import Dataset
+from .distributed import barrier, context as distributed_context, gather
 from .fieldset import save_fieldset
 
 __all__ = ["fit_many", "fieldset_config", "distributed_context"]
@@ -45,19 +45,6 @@ def fieldset_config(preset, dataset: Dataset, width: int | None = None, depth: i
                 raise InrkitError(f"{name} must be positive, got {value}")
             setattr(cfg.network, name, value)
     return cfg
-
-
-def distributed_context(device: torch.device):
-    """``(rank, world)``: under torchrun (``WORLD_SIZE`` > 1) the process group is joined (gloo on a CPU,
-    NCCL on CUDA) if not yet; else ``(0, 1)``."""
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size()
 
 
 def _fields_per_batch(cfg, pixels: int, requested: int) -> int:
@@ -133,18 +120,12 @@ def fit_many(dataset: Dataset, preset: str = "siren", steps: int = 500, out: str
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    if world > 1:
-        import torch.distributed as dist
-
-        gathered = [None] * world if rank == 0 else None
-        dist.gather_object((results, seconds), gathered, dst=0)
-        if rank == 0:
-            results = {i: r for part, _ in gathered for i, r in part.items()}
-            seconds = max(s for _, s in gathered)
+    gathered = gather((results, seconds), world, "gathering the fitted fields")
     if rank != 0:
-        if world > 1:
-            torch.distributed.barrier()
+        barrier(world, "rank 0 wrote the fieldset", written=None)
         return {}
+    results = {i: r for part, _ in gathered for i, r in part.items()}
+    seconds = max(s for _, s in gathered)
     order = range(len(dataset))
     tensors = {k: torch.stack([results[i][0][k] for i in order]) for k in results[0][0]}
     items = [results[i][1] for i in order]
@@ -155,7 +136,6 @@ def fit_many(dataset: Dataset, preset: str = "siren", steps: int = 500, out: str
     if out is not None:
         info = {k: v for k, v in index.items() if k not in ("count", "items", "signal")}
         save_fieldset(out, cfg, tensors, index["signal"], items, **info)
-    if world > 1:
-        torch.distributed.barrier()
+    barrier(world, "the fieldset was written", written=True)
     index["tensors"], index["config"] = tensors, cfg
     return index

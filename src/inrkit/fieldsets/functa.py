@@ -8,8 +8,9 @@ per-dimension rates ``α`` (Meta-SGD); the outer loop updates the shared weights
 through those steps (second order; cheap, since only the latent moves). Encoding a new signal is the
 same few steps: its latent is the signal, and the field renders at any resolution.
 
-A functa checkpoint folder holds ``functa.safetensors`` (the shared weights and ``α``) and
-``functa.json`` (the architecture, the training settings and history). ``encode`` writes a fieldset
+A functa checkpoint folder holds ``functa.safetensors`` (the shared weights and ``α``),
+``functa.json`` (the architecture, the training settings and history; written last) and
+``functa_state.pt`` (the optimiser and batch sampler, for ``resume``). ``encode`` writes a fieldset
 of latents (``fieldset.json`` of type ``latents``) that :func:`inrkit.fieldsets.load_fieldset` reads:
 its ``field(i)`` is signal ``i``'s field.
 
@@ -31,12 +32,13 @@ from torch import nn
 
 from ..errors import InrkitError
 from ..io import atomic_path, read_json, write_json
+from .distributed import all_reduce_mean, barrier, context as distributed_context, gather
 
 __all__ = ["FunctaConfig", "ModulatedSiren", "LatentField", "all_reduce_mean", "encode", "interpolate", "load_functa",
            "meta_loss", "train_functa",
            "FUNCTA", "FUNCTA_WEIGHTS"]
 
-FUNCTA, FUNCTA_WEIGHTS = "functa.json", "functa.safetensors"
+FUNCTA, FUNCTA_WEIGHTS, STATE = "functa.json", "functa.safetensors", "functa_state.pt"
 FORMAT, VERSION = "inrkit-functa", 1
 
 
@@ -118,18 +120,6 @@ def meta_loss(model, alpha, coords, target, inner_steps: int) -> torch.Tensor:
     return (model(coords, z) - target).square().mean()
 
 
-def all_reduce_mean(tensors, world: int) -> None:
-    """Average the gradients of ``tensors`` over the ``world`` processes (in place); a no-op for one."""
-    if world <= 1:
-        return
-    import torch.distributed as dist
-
-    for t in tensors:
-        if t.grad is not None:
-            dist.all_reduce(t.grad)
-            t.grad /= world
-
-
 def _psnr(model, coords, target, z) -> torch.Tensor:
     with torch.no_grad():
         mse = (model(coords, z).clamp(0, 1) - target).square().mean(dim=(1, 2))
@@ -138,73 +128,128 @@ def _psnr(model, coords, target, z) -> torch.Tensor:
 
 def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_steps: int = 3,
                  steps: int = 1000, batch_size: int = 16, lr: float = 1e-4, inner_lr: float = 1e-2,
-                 eval_every: int = 100, seed: int = 0, device: str = "auto", progress: bool = True) -> dict:
+                 eval_every: int = 100, seed: int = 0, device: str = "auto", progress: bool = True,
+                 resume: bool = False) -> dict:
     """Meta-learn a functa on ``train`` (a :class:`~inrkit.fieldsets.Dataset`), scoring ``val`` (mean PSNR after
-    ``inner_steps``) every ``eval_every`` steps; write the checkpoint to ``out``; return its JSON."""
+    ``inner_steps``) and checkpointing to ``out`` every ``eval_every`` steps; return the checkpoint's JSON.
+    With ``resume``, continue the training in ``out`` (same network, inner steps and image shape) up to
+    ``steps``: the optimiser, the batch sampler and the history carry on where they were saved.
+
+    Under torchrun the batch is shared by rank and only the meta-gradients are averaged; rank 0 writes
+    (the other ranks return ``{}``)."""
     from ..grids import grid_coordinates
     from ..progress import Bar
     from ..train import check_seed, pick_device
 
-    from .fit_many import distributed_context
-
     check_seed(seed)
-    if inner_steps < 1 or steps < 1 or batch_size < 1:
-        raise InrkitError("inner steps, steps and batch size must be at least 1")
+    if inner_steps < 1 or steps < 1 or batch_size < 1 or eval_every < 1:
+        raise InrkitError("inner steps, steps, batch size and eval-every must be at least 1")
     if train.shape != val.shape:
         raise InrkitError(f"the validation images are {val.shape}, the training images {train.shape}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InrkitError(f"output folder {str(out)!r} is a file")
     dev = pick_device(device)
+    h, w, c = train.shape
+    saved = _check_resume(out, config, inner_steps, (h, w, c), steps) if resume else None
+    if not resume and ((out / FUNCTA).exists() or (out / STATE).exists()):
+        raise InrkitError(f"{str(out)!r} already holds a functa; pass --resume to continue it or choose another --out")
     rank, world = distributed_context(dev)  # under torchrun: the batch is shared, the meta-gradients averaged
     if batch_size % world:
         raise InrkitError(f"a batch of {batch_size} does not split over {world} processes; give a multiple")
-    h, w, c = train.shape
     torch.manual_seed(seed)
     model = ModulatedSiren(2, c, config.width, config.depth, config.latent_dim, config.omega).to(dev)
     alpha = torch.full((config.latent_dim,), inner_lr, device=dev, requires_grad=True)
     opt = torch.optim.Adam([*model.parameters(), alpha], lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    step, seconds, history = 0, 0.0, []
+    if saved is not None:
+        saved_model, saved_alpha, state = saved
+        with torch.no_grad():
+            model.load_state_dict(saved_model.state_dict())
+            alpha.copy_(saved_alpha)
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        step, seconds, history = state["step"], state["seconds"], list(state["history"])
     coords = grid_coordinates((h, w)).reshape(-1, 2).to(dev)  # (P, 2)
     images = torch.from_numpy(train.images).reshape(len(train), h * w, c)
     val_images = torch.from_numpy(val.images[:256]).reshape(-1, h * w, c).to(dev)
-    gen = torch.Generator().manual_seed(seed)
-    history, start = [], time.perf_counter()
+    record = {"format": FORMAT, "version": VERSION, "config": asdict(config), "in_dim": 2, "out_dim": c,
+              "shape": [h, w, c], "inner_steps": inner_steps, "batch_size": batch_size, "lr": lr, "inner_lr": inner_lr, "seed": seed, "dataset": train.source,
+              "processes": world}
+
+    def checkpoint():
+        if rank == 0:
+            meta = {**record, "steps": step, "history": history, "val_psnr": history[-1]["val_psnr"],
+                    "seconds": round(seconds, 2)}
+            _save(out, model, alpha.detach(), meta, {"optimizer": opt.state_dict(), "generator": gen.get_state(),
+                                                     "step": step, "seconds": seconds, "history": history})
+            return meta
+
     bar = Bar("meta-training a functa", total=steps, enabled=progress and rank == 0)
+    meta = None
     try:
-        for step in range(1, steps + 1):
+        while step < steps:
+            t0 = time.perf_counter()
             idx = torch.randint(len(train), (batch_size,), generator=gen)  # the same on every rank
             target = images[idx[rank::world]].to(dev)  # (B / world, P, C): this process's share
             loss = meta_loss(model, alpha, coords, target, inner_steps)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            all_reduce_mean([*model.parameters(), alpha], world)  # only the meta-gradients cross processes
+            all_reduce_mean([*model.parameters(), alpha], world, "averaging the meta-gradients")
             opt.step()
             with torch.no_grad():
                 alpha.clamp_(min=0)
             value = loss.item()  # one synchronisation per step
             if not math.isfinite(value):
-                raise InrkitError(f"the meta-loss became {value} at step {step}; try a lower --lr")
-            if rank == 0 and (step % eval_every == 0 or step == steps):
-                zv = torch.zeros(len(val_images), config.latent_dim, device=dev, requires_grad=True)
-                zv = _inner(model, coords, val_images, zv, alpha, inner_steps, create_graph=False).detach()
-                psnr = float(_psnr(model, coords, val_images, zv).mean())
-                history.append({"step": step, "seconds": round(time.perf_counter() - start, 2),
-                                "val_psnr": psnr, "loss": value})
+                raise InrkitError(f"the meta-loss became {value} at step {step + 1}; try a lower --lr")
+            step += 1
+            seconds += time.perf_counter() - t0
+            if step % eval_every == 0 or step == steps:
+                if rank == 0:
+                    zv = torch.zeros(len(val_images), config.latent_dim, device=dev, requires_grad=True)
+                    zv = _inner(model, coords, val_images, zv, alpha, inner_steps, create_graph=False).detach()
+                    history.append({"step": step, "seconds": round(seconds, 2),
+                                    "val_psnr": float(_psnr(model, coords, val_images, zv).mean()), "loss": value})
+                meta = checkpoint()
             bar.update(step, f"val PSNR {history[-1]['val_psnr']:.2f} dB" if history else "")
+    except KeyboardInterrupt:
+        if step > 0 and history and rank == 0:
+            bar.close()
+            checkpoint()
+            raise KeyboardInterrupt(f"step {step} saved in {out}; --resume continues it") from None
+        raise
     finally:
         bar.close()
     if rank != 0:
-        torch.distributed.barrier()
+        barrier(world, "rank 0 wrote the functa", written=None)
         return {}
-    meta = {"format": FORMAT, "version": VERSION, "config": asdict(config), "in_dim": 2, "out_dim": c,
-            "shape": [h, w, c], "inner_steps": inner_steps, "steps": steps, "batch_size": batch_size, "lr": lr,
-            "inner_lr": inner_lr, "seed": seed, "dataset": train.source, "history": history,
-            "val_psnr": history[-1]["val_psnr"], "seconds": round(time.perf_counter() - start, 2),
-            "processes": world}
-    _save(out, model, alpha.detach(), meta)
-    if world > 1:
-        torch.distributed.barrier()
+    barrier(world, "the functa was written", written=True)
     return meta
 
 
-def _save(out, model, alpha, meta) -> None:
+def _check_resume(out: Path, config: FunctaConfig, inner_steps: int, shape, steps: int):
+    """``(model, α, state)`` of the training saved in ``out``, checked against what is asked."""
+    if not (out / STATE).is_file():
+        raise InrkitError(f"cannot resume: {str(out)!r} holds no {STATE} (no functa training was saved there)")
+    model, alpha, meta = load_functa(out)
+    if meta["config"] != asdict(config) or meta["inner_steps"] != inner_steps or meta["shape"] != list(shape):
+        cfg = meta["config"]
+        raise InrkitError(f"cannot resume: {str(out)!r} holds a {cfg['depth']}x{cfg['width']} functa with "
+                          f"{cfg['latent_dim']}-d latents and {meta['inner_steps']} inner steps on {meta['shape']}, "
+                          f"not {config.depth}x{config.width}, {config.latent_dim}-d and {inner_steps} on {list(shape)}")
+    try:
+        state = torch.load(out / STATE, map_location="cpu", weights_only=True)
+        state = {"optimizer": state["optimizer"], "generator": state["generator"].cpu(), "step": int(state["step"]),
+                 "seconds": float(state["seconds"]), "history": list(state["history"])}
+    except Exception as e:
+        raise InrkitError(f"cannot resume: {str(out / STATE)!r} is corrupt ({type(e).__name__})") from None
+    if state["step"] >= steps:
+        raise InrkitError(f"{str(out)!r} is already at step {state['step']}; ask for more --steps to continue it")
+    return model, alpha, state
+
+
+def _save(out, model, alpha, meta, state=None) -> None:
     from safetensors.torch import save_file
 
     from .. import __version__
@@ -215,6 +260,9 @@ def _save(out, model, alpha, meta) -> None:
     with atomic_path(out / FUNCTA_WEIGHTS) as tmp:
         save_file({**{k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
                    "alpha": alpha.cpu()}, str(tmp))
+    if state is not None:
+        with atomic_path(out / STATE) as tmp:
+            torch.save(state, tmp)
     write_json(out / FUNCTA, {**meta, "inrkit_version": __version__})
 
 
@@ -248,7 +296,6 @@ def encode(dataset, functa_folder, out=None, inner_steps: int | None = None, bat
     from ..progress import Bar
     from ..train import pick_device
     from .fieldset import FIELDSET, FIELDSET_WEIGHTS
-    from .fit_many import distributed_context
 
     dev = pick_device(device)
     rank, world = distributed_context(dev)
@@ -273,12 +320,9 @@ def encode(dataset, functa_folder, out=None, inner_steps: int | None = None, bat
     bar.close()
     z = torch.cat(latents)
     if world > 1:  # every latent to rank 0, in dataset order
-        import torch.distributed as dist
-
-        parts = [None] * world if rank == 0 else None
-        dist.gather_object((mine, z, psnrs), parts, dst=0)
+        parts = gather((mine, z, psnrs), world, "gathering the latents")
         if rank != 0:
-            dist.barrier()
+            barrier(world, "rank 0 wrote the latents", written=None)
             return {}
         order = {i: (zi, p) for idx, zs, ps in parts for i, zi, p in zip(idx, zs, ps)}
         z = torch.stack([order[i][0] for i in range(len(dataset))])
@@ -304,8 +348,7 @@ def encode(dataset, functa_folder, out=None, inner_steps: int | None = None, bat
                                     "signal": {"kind": "image", "shape": [h, w, c], "source": dataset.source},
                                     "items": items, "mean_psnr": index["mean_psnr"], "min_psnr": index["min_psnr"],
                                     "inner_steps": k, "inrkit_version": __version__})
-    if world > 1:
-        torch.distributed.barrier()
+    barrier(world, "the latents were written", written=True)
     return index
 
 

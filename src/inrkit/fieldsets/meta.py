@@ -48,6 +48,7 @@ from torch.func import functional_call, grad, vmap
 from ..errors import InrkitError
 from ..grids import grid_coordinates
 from .batched import build_field
+from .distributed import average, barrier, context as distributed_context
 from .meta_checkpoint import (INDEX, STATE, MetaInit, _describe, _save, field_from_meta, load_meta_init,
                               resume_from_meta)
 
@@ -316,6 +317,10 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
     if validation is not None and tuple(np.shape(validation)[1:]) != shape:
         raise InrkitError(f"validation images are {np.shape(validation)[1:]}, not {shape} like the training images")
     device = pick_device(config.device)
+    rank, world = distributed_context(device)  # under torchrun: each process takes its share of every batch
+    batch = min(config.batch_size, len(images))
+    if batch % world:
+        raise InrkitError(f"a batch of {batch} images does not split over {world} processes; give a multiple")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InrkitError(f"output folder {str(out)!r} is a file")
@@ -353,25 +358,29 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
         if step >= config.steps:
             raise InrkitError(f"{str(out)!r} is already at step {step}; ask for more --steps to continue it")
     y_train = torch.from_numpy(images)
-    batch = min(config.batch_size, len(images))
-    record = dict(preset=preset, source=source, config=config, shape=shape, n_train=len(images))
+    record = dict(preset=preset, source=source, config=config, shape=shape, n_train=len(images), processes=world)
 
     def validate() -> dict:
         row = {"step": step, "seconds": round(seconds, 3)}
-        if validation is not None:
+        if validation is not None and rank == 0:
             curve = psnr_after(init, validation, (0, init.inner_steps), device)
             row.update(psnr_0=round(curve[0], 4), psnr=round(curve[init.inner_steps], 4))
         return row
 
-    bar = Bar("meta-training", config.steps, enabled=config.progress)
+    bar = Bar("meta-training", config.steps, enabled=config.progress and rank == 0)
     text, loss = "", float("nan")
     try:
         if not history:
             history.append(validate())
         while step < config.steps:
             t0 = time.perf_counter()
-            idx = torch.randperm(len(images), generator=gen)[:batch]  # (B,)
-            grads, loss = _meta_gradient(init, y_train[idx], device)
+            idx = torch.randperm(len(images), generator=gen)[:batch]  # (B,), the same on every rank
+            grads, loss = _meta_gradient(init, y_train[idx[rank::world]], device)  # this process's share
+            if world > 1:  # only the meta-gradients (and the loss, for the history) cross processes
+                grads = {n: grads[n].contiguous() for n in leaves}
+                shared = [*grads.values(), torch.tensor([loss], dtype=torch.float64, device=device)]
+                average(shared, world, "averaging the meta-gradients")
+                loss = float(shared[-1])
             if not math.isfinite(loss):
                 raise InrkitError(f"the meta-training loss became {loss} at step {step + 1}; try a lower "
                                   "--outer-lr or --inner-lr")
@@ -380,7 +389,7 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
             opt.step()
             step += 1
             seconds += time.perf_counter() - t0
-            if step % config.val_every == 0 or step == config.steps:
+            if rank == 0 and (step % config.val_every == 0 or step == config.steps):
                 history.append({**validate(), "loss": loss})
                 _save(out, init, opt, gen, step, seconds, history, record)
             last = history[-1]
@@ -388,13 +397,17 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
                 text = f"val PSNR {last['psnr']:.2f} dB after {init.inner_steps} steps ({last['psnr_0']:.2f} at 0)"
             bar.update(step, f"step {step}/{config.steps}  {text}  loss {loss:.2e}")
     except KeyboardInterrupt:
-        if step > 0:
+        if step > 0 and rank == 0:
             bar.close()
             _save(out, init, opt, gen, step, seconds, history, record)
             raise KeyboardInterrupt(f"step {step} saved in {out}; --resume continues it") from None
         raise
     finally:
         bar.close()
+    if rank != 0:
+        barrier(world, "rank 0 wrote the meta checkpoint", written=None)
+        return None
+    barrier(world, "the meta checkpoint was written", written=True)
     return load_meta_init(out)
 
 

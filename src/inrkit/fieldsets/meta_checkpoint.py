@@ -95,7 +95,8 @@ def _save(out: Path, init: MetaInit, opt, gen, step: int, seconds: float, histor
     info = {
         "format": META_FORMAT, "meta_format": META_VERSION, "method": init.method, "inner_steps": init.inner_steps,
         "inner_lr": init.inner_lr, "outer_lr": c.outer_lr, "batch_size": c.batch_size, "seed": c.seed,
-        "outer_steps": step, "seconds": round(seconds, 3), "preset": record["preset"], "field_format": FIELD_FORMAT,
+        "outer_steps": step, "seconds": round(seconds, 3), "processes": record.get("processes", 1),
+        "preset": record["preset"], "field_format": FIELD_FORMAT,
         "field": init.config.to_dict(), "in_dim": 2, "out_dim": ch,
         "signal": {"kind": "image", "shape": [h, w, ch], "value_range": [0.0, 1.0]},
         "dataset": {**record["source"], "images": record["n_train"]}, "history": history,
