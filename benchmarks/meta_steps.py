@@ -1,9 +1,11 @@
-"""Benchmark 1 (issue 14), steps saved: PSNR on Fashion-MNIST test images after 0..N steps from a
-meta-learned initialisation (each method) against the standard initialisation with Adam at the best
-of a few learning rates. Meta-trains on the train split, scores on the first --test images of the
-test split. Writes benchmarks/results/meta_steps.json.
+"""Benchmark 1 (issue 14), steps saved: PSNR on test images after 0..N steps from a meta-learned
+initialisation (each method) against the standard initialisation with Adam at the best of a few
+learning rates. Meta-trains on the train split, scores on the first --test images of the test split
+(Fashion-MNIST: its own; emoji64: the split by first code point). Writes
+benchmarks/results/meta_steps[_NAME].json.
 
     python benchmarks/meta_steps.py --methods fomaml reptile maml metasgd
+    python benchmarks/meta_steps.py --data emoji64 --size 32 --name emoji
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from inrkit.fieldsets.batched import batched_forward
 from inrkit.fieldsets.meta import MetaConfig, meta_train, preset_field, psnr_after
 from inrkit.grids import grid_coordinates
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "datasets" / "fashion-mnist"
-OUT = Path(__file__).resolve().parent / "results" / "meta_steps.json"
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "datasets"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def adam_curve(params, template, buffers, images, lr, counts):
@@ -63,15 +65,20 @@ def main():
     ap.add_argument("--steps", type=int, nargs="+", default=[0, 1, 2, 3, 5, 10, 100, 300])
     ap.add_argument("--meta-adam", type=int, default=100, help="Adam 1e-4 from the meta init up to this many steps")
     ap.add_argument("--long", type=int, default=1000, help="also run the best standard lr to this many steps (0: no)")
+    ap.add_argument("--data", default="fashion-mnist", help="a folder of ../shared/data/datasets")
+    ap.add_argument("--size", type=int, default=0, help="resize the images to SIZExSIZE (0: as they are)")
+    ap.add_argument("--name", default="", help="results/meta_steps_NAME.json (default: results/meta_steps.json)")
     a = ap.parse_args()
     t_all = time.perf_counter()
-    train = load_dataset(DATA, split="train", limit=a.train).images
-    test = load_dataset(DATA, split="test", limit=a.test).images
-    val = load_dataset(DATA, split="train", limit=a.train + 50).images[a.train:]  # held out of the train split
+    data, size = DATASETS / a.data, ((a.size, a.size) if a.size else None)
+    out = RESULTS / (f"meta_steps_{a.name}.json" if a.name else "meta_steps.json")
+    train = load_dataset(data, size, split="train", limit=a.train + 50).images
+    train, val = train[:a.train], train[a.train:]  # validation held out of the train split
+    test = load_dataset(data, size, split="test", limit=a.test).images
     cfg = preset_field("siren", a.width, a.depth)
-    template, params, buffers = stack_fields(cfg, 2, 1, seeds=list(range(len(test))))
+    template, params, buffers = stack_fields(cfg, 2, test.shape[-1], seeds=list(range(len(test))))
     template = template.to("meta")
-    result = {"setup": {**vars(a), "data": "fashion-mnist", "field": cfg.to_dict(), "torch_threads": torch.get_num_threads()},
+    result = {"setup": {**vars(a), "shape": list(test.shape[1:]), "field": cfg.to_dict(), "torch_threads": torch.get_num_threads()},
               "standard": {}, "meta": {}}
     for method, outer in zip(a.methods, a.outer_steps):
         t = time.perf_counter()
@@ -86,13 +93,13 @@ def main():
         result["meta"][method] = {"outer_steps": outer, "meta_train_seconds": round(seconds, 1),
                                   "inner_sgd": sgd, "adam_1e-4": adam,
                                   "validation": init.info["history"]}
-        OUT.write_text(json.dumps(result, indent=2) + "\n")
+        out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"{method}: {outer} outer steps in {seconds:.0f} s; inner SGD {sgd}; then Adam 1e-4 {adam}", flush=True)
     for lr in a.lrs:
         t = time.perf_counter()
         result["standard"][str(lr)] = adam_curve(params, template, buffers, test, lr, a.steps)
         print(f"standard Adam {lr:g}: {result['standard'][str(lr)]} ({time.perf_counter() - t:.0f} s)", flush=True)
-        OUT.write_text(json.dumps(result, indent=2) + "\n")  # what is done so far
+        out.write_text(json.dumps(result, indent=2) + "\n")  # what is done so far
     best = max(a.lrs, key=lambda lr: result["standard"][str(lr)][max(a.steps)])
     result["standard_best_lr"] = best
     if a.long:
@@ -102,8 +109,8 @@ def main():
     for method, r in result["meta"].items():
         r["three_steps_reach_300_standard"] = bool(ref is not None and r["inner_sgd"].get(3, -1) >= ref)
     result["seconds"] = round(time.perf_counter() - t_all, 1)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {OUT} ({result['seconds']:.0f} s)")
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out} ({result['seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -314,6 +314,8 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
     if images.ndim != 4 or len(images) == 0:
         raise InrkitError(f"meta-training needs images (N, H, W, C), got shape {images.shape}")
     shape = tuple(int(s) for s in images.shape[1:])
+    if validation is not None and len(validation) == 0:
+        raise InrkitError("the validation set is empty; give validation images or none")
     if validation is not None and tuple(np.shape(validation)[1:]) != shape:
         raise InrkitError(f"validation images are {np.shape(validation)[1:]}, not {shape} like the training images")
     device = pick_device(config.device)
