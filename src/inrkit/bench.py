@@ -75,6 +75,9 @@ def list_images(folder: str | Path, limit: int | None = None) -> list[Path]:
 
 # Classical interpolation of the training pixels (spline order), for `bench images --baselines`.
 BASELINES = {"bilinear": 1, "bicubic": 3}
+LEARNED_BASELINES = ("liif",)
+"""Baselines that upscale the training pixels through a learned prior (:mod:`inrkit.superres`; the shipped
+model unless ``sr_model`` names another)."""
 
 
 def interpolate_training_pixels(signal, order: int) -> np.ndarray:
@@ -93,6 +96,30 @@ def interpolate_training_pixels(signal, order: int) -> np.ndarray:
     return np.clip(np.stack(out, -1), 0, 1).astype(np.float32)
 
 
+def upscale_training_pixels(signal, model) -> np.ndarray:
+    """The image predicted from its training pixels (every ``train_stride``-th of each row and column) through
+    the super-resolution prior ``model``: ``(H, W, C)`` in [0, 1].
+
+    Training pixel ``i`` of the coarse grid is pixel ``i * s`` of the image, whose centre is not the centre
+    of the coarse pixel ``i`` (the middle of an ``s x s`` block): the image is sampled where its pixels lie
+    on the coarse grid, with the cell of one image pixel.
+    """
+    import torch
+
+    from .grids import evaluate_grid
+    from .superres import ImageField
+
+    s = signal.train_stride
+    low = signal.image[::s, ::s]  # (h, w, C)
+    h, w = low.shape[:2]
+    field = ImageField(model, torch.from_numpy(np.ascontiguousarray(low)))
+    field.cell = torch.tensor([[2 / (s * w), 2 / (s * h)]])  # one image pixel, in coarse-grid units
+    # pixel p's centre on the coarse grid: (p / s + 0.5) / n * 2 - 1, a grid from lo with step 2 / (s n)
+    lo = [(0.5 - 0.5 / s) * 2 / n - 1 for n in (w, h)]
+    hi = [lo[k] + 2 * size / (s * n) for k, (n, size) in enumerate(((w, signal.width), (h, signal.height)))]
+    return evaluate_grid(field, (signal.height, signal.width), low.shape[-1], region=(lo, hi))
+
+
 def bench_images(
     images: list[Path],
     presets: list[str],
@@ -104,21 +131,30 @@ def bench_images(
     baselines: tuple[str, ...] = (),
     previous: list[dict] = (),
     on_row=None,
+    sr_model=None,
 ) -> dict:
     """Fit every image with every preset: ``{"runs": [...], "summary": {preset: {metric: (mean, std)}}}``.
 
     ``overrides`` maps a preset name to a function that edits its (copied) preset. ``baselines``
-    (names of :data:`BASELINES`) adds rows that interpolate the training pixels instead of fitting.
+    (names of :data:`BASELINES` and :data:`LEARNED_BASELINES`) adds rows that interpolate the training pixels
+    instead of fitting, or upscale them through the super-resolution prior in the folder ``sr_model`` (default:
+    the shipped one).
     ``previous``: rows of an interrupted run with the same settings; their (image, preset) pairs are
     kept, not refitted. ``on_row(runs)`` is called after every new row (to save progress).
     """
     for name in presets:
         get_preset(name)  # fail on an unknown preset before any fitting
     for name in baselines:
-        if name not in BASELINES:
-            raise InrkitError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+        if name not in BASELINES and name not in LEARNED_BASELINES:
+            raise InrkitError(f"unknown baseline {name!r}; expected one of "
+                              f"{', '.join([*BASELINES, *LEARNED_BASELINES])}")
     if baselines and train_stride < 2:
         raise InrkitError("interpolation baselines need held-out pixels: a train stride of at least 2")
+    prior = None
+    if any(name in LEARNED_BASELINES for name in baselines):
+        from .superres import default_model, load_sr
+
+        prior, _ = load_sr(sr_model) if sr_model is not None else default_model()
     for path in images:  # an unreadable image fails now, not after hours of fitting the others
         load_image(str(path), size=size, train_stride=train_stride)
     runs = []
@@ -146,7 +182,8 @@ def bench_images(
             signal = signal or load_image(str(path), size=size, train_stride=train_stride)
             if name in baselines:
                 t0 = time.perf_counter()
-                pred = interpolate_training_pixels(signal, BASELINES[name])
+                pred = (upscale_training_pixels(signal, prior) if name in LEARNED_BASELINES
+                        else interpolate_training_pixels(signal, BASELINES[name]))
                 seconds = time.perf_counter() - t0
                 record(path, name, {**signal.evaluate(pred), "params": 0, "seconds": seconds, "steps": 0})
                 continue
@@ -311,11 +348,13 @@ def _folder(folder, limit: int, size: str | None):
 
 def bench_folder(folder, presets: list[str], protocol: str = "fast", sigma: float | None = None,
                  baselines: tuple[str, ...] = (), out=Path("runs/bench"), resume: bool = False,
-                 fit: dict | None = None, train_stride: int = 2, size: str | None = None, limit: int = 0):
+                 fit: dict | None = None, train_stride: int = 2, size: str | None = None, limit: int = 0,
+                 sr_model=None):
     """``inrkit bench images``: fit every image of ``folder`` with every preset (default
     :data:`DEFAULT_PRESETS`; ``protocol`` ``ffn`` or ``ffn-text`` fixes the Fourier-features paper's setup),
     write bench.json, bench.md and bench.png in ``out`` (rows kept in bench.partial.json as they come, which
-    ``resume`` picks up). ``fit``: :func:`folder_fit_config`'s arguments. Returns ``(result, files written)``."""
+    ``resume`` picks up). ``fit``: :func:`folder_fit_config`'s arguments; ``sr_model``: the prior of the
+    ``liif`` baseline (default: the shipped one). Returns ``(result, files written)``."""
     from .io import output_folder
 
     folder, out, fit = Path(folder), Path(out), dict(fit or {})
@@ -348,7 +387,7 @@ def bench_folder(folder, presets: list[str], protocol: str = "fast", sigma: floa
     cfg = folder_fit_config(steps, budget, **fit)
     settings = {"protocol": protocol, "steps": steps, "time_budget": budget, "train_stride": stride,
                 "size": wh, "sigma": sigma, "images": [p.name for p in images], "folder": str(folder),
-                "baselines": list(baselines)}
+                "baselines": list(baselines), "sr_model": None if sr_model is None else str(sr_model)}
     output_folder(out)  # before hours of fitting
     previous = resumable_runs(out, json.loads(json.dumps(settings))) if resume else []
     title = f"{folder.name}: {len(images)} images"
@@ -357,7 +396,7 @@ def bench_folder(folder, presets: list[str], protocol: str = "fast", sigma: floa
         write_progress(runs, out, title, settings)
 
     result = bench_images(images, chosen, cfg, stride, wh, overrides=overrides, baselines=tuple(baselines),
-                          previous=previous, on_row=save)
+                          previous=previous, on_row=save, sr_model=sr_model)
     return result, write_report(result, out, title, settings)
 
 

@@ -21,13 +21,15 @@ from .meta import MetaTrain
 from .fit import fit_command
 from .inspect import Info, Presets, Samples
 from .outputs import Eval, Mesh, Render
+from .superres import SrTrain, Upscale
 
 __all__ = ["main", "COMMANDS", "GROUPS"]
 
-COMMANDS = {"fit-many": FitMany, "meta-train": MetaTrain, "encode": Encode, "interpolate": Interpolate, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
+COMMANDS = {"fit-many": FitMany, "meta-train": MetaTrain, "encode": Encode, "interpolate": Interpolate,
+            "upscale": Upscale, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
             "samples": Samples, "tune": Tune, "ntk": Ntk}
 """The commands that take no kind, by name."""
-GROUPS = {"bench": {"images": BenchImages}}
+GROUPS = {"bench": {"images": BenchImages}, "sr": {"train": SrTrain}}
 """Commands with a second word; ``fit`` takes every kind in :data:`inrkit.signals.KINDS`."""
 
 
@@ -66,7 +68,8 @@ def _parse(argv: list[str]):
             print(_usage())
             raise SystemExit(0 if rest else 2)
         if rest[0] not in entries:
-            raise InrkitError(f"unknown signal kind {rest[0]!r} for {name}; expected one of {', '.join(entries)}")
+            what = "subcommand" if name == "sr" else "signal kind"
+            raise InrkitError(f"unknown {what} {rest[0]!r} for {name}; expected one of {', '.join(entries)}")
         command = fit_command(entries[rest[0]]) if name == "fit" else entries[rest[0]]
         return tyro.cli(command, args=rest[1:], prog=f"inrkit {name} {rest[0]}")
     if name not in COMMANDS:

@@ -53,7 +53,10 @@ class BenchImages(_FolderFits):
     sigma: Optional[float] = None
     """Scale σ of every Gaussian Fourier-feature preset (default: the protocol's, else the preset's 10)."""
     baselines: tuple[str, ...] = ()
-    """Also score classical interpolation of the training pixels: bilinear, bicubic (no fitting)."""
+    """Also score the training pixels upscaled without fitting: bilinear, bicubic (interpolation), liif (the
+    learned super-resolution prior, see --sr-model)."""
+    sr_model: Optional[Path] = None
+    """The prior of the liif baseline: a folder from `inrkit sr train` (default: the model shipped with inrkit)."""
     out: Path = Path("runs/bench")
     """Output folder: bench.json, bench.md, bench.png (and bench.partial.json while the run is in progress)."""
     resume: bool = False
@@ -64,7 +67,7 @@ class BenchImages(_FolderFits):
 
         result, written = bench_folder(
             self.folder, list(self.presets), self.protocol, self.sigma, tuple(self.baselines), self.out, self.resume,
-            fit_settings(self), self.train_stride, self.size, self.limit)
+            fit_settings(self), self.train_stride, self.size, self.limit, self.sr_model)
         print(markdown_table(result["summary"]), end="")
         print("wrote " + ", ".join(map(str, written)))
 

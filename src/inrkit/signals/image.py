@@ -329,13 +329,17 @@ def render_field(field, size=None, scale: float = 1.0, region=None, chunk_size: 
     """An image field (or CT, 2D MRI) at any size, over its whole ``[-1, 1]²`` or ``region``: ``uint8 (H, W, C)``.
 
     ``size``: ``(W, H)`` or ``"WxH"`` (default: the training size times ``scale``); ``region``: see
-    :func:`inrkit.outputs.parse_region`; ``fn``: what to sample instead of ``field`` (a masked field).
+    :func:`inrkit.outputs.parse_region`; ``fn``: what to sample instead of ``field`` (a masked field). A
+    field whose values depend on the output pixel's size (an image through a learned prior,
+    :class:`inrkit.superres.ImageField`) is told it through its ``for_size(size, region)``.
     """
     from ..outputs import field_meta, output_size, parse_region
 
     h0, w0, c = field_meta(field)["signal"]["shape"]
     reg = parse_region(region)
     w, h = output_size(size, scale, (w0, h0), region=reg)
+    if hasattr(field, "for_size"):
+        field.for_size((w, h), reg)
     device = device if device is not None else next(field.parameters()).device
     return render_image(fn or field, (w, h), c, region=reg, chunk_size=chunk_size, device=device)
 
