@@ -182,14 +182,17 @@ def test_the_shipped_model_beats_bicubic_on_kodak():
 
 
 def test_upscale_command_and_bad_input(tmp_path, capsys, folder):
+    import shutil
+
     import imageio.v3 as iio
 
-    src = folder / "coffee.png"
+    src = tmp_path / "coffee.png"
+    shutil.copy(folder / "coffee.png", src)
     assert main(["upscale", str(src), "--scale", "2.5", "--out", str(tmp_path / "big.png")]) == 0
     assert "x2.5" in capsys.readouterr().out
     assert iio.imread(tmp_path / "big.png").shape == (400, 400, 3)
     assert main(["upscale", str(src), "--size", "300x200"]) == 0
-    assert iio.imread(folder / "coffee_300x200.png").shape == (200, 300, 3)
+    assert iio.imread(tmp_path / "coffee_300x200.png").shape == (200, 300, 3)
     run = tmp_path / "run"
     assert main(["fit", "image", str(src), "--steps", "2", "--out", str(run), "--no-progress"]) == 0
     tiny = tmp_path / "tiny.png"
@@ -274,6 +277,8 @@ def test_bench_images_with_the_liif_baseline(folder, tmp_path, capsys):
     liif = {r["image"]: r for r in result["runs"] if r["preset"] == "liif"}
     cubic = {r["image"]: r for r in result["runs"] if r["preset"] == "bicubic"}
     assert len(liif) == 4 and all(np.isfinite(r["psnr_unseen"]) for r in liif.values())
+    # every second pixel, not an antialiased downscale: the prior trained on the latter is ~1.5 dB behind
+    # bicubic on it (BENCHMARKS.md); far worse would mean the pixels are sampled in the wrong places
     assert np.mean([liif[k]["psnr_unseen"] for k in liif]) > np.mean([cubic[k]["psnr_unseen"] for k in cubic]) - 3
 
 
