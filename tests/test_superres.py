@@ -226,6 +226,9 @@ def test_sr_train_command_and_bad_input(folder, tmp_path, capsys):
     assert json.loads((tmp_path / "m" / "sr.json").read_text())["config"]["channels"] == 4
     assert main(["upscale", str(folder / "rocket.png"), "--scale", "1.5", "--model", str(tmp_path / "m"),
                  "--out", str(tmp_path / "r.png")]) == 0
+    assert main(["info", str(tmp_path / "m")]) == 0
+    shown = capsys.readouterr().out
+    assert "LIIF: encoder 1 residual blocks of 4 channels" in shown and "2 steps" in shown
     empty = tmp_path / "empty"
     empty.mkdir()
     capsys.readouterr()
@@ -295,3 +298,13 @@ def test_inrkit_render_of_an_image_field_sets_the_cell_from_the_output_grid():
     zoom = inrkit.render(field, size=(32, 32), region="-1,-1,0,0")  # the top-left quarter at 8x
     assert torch.allclose(field.cell, torch.tensor([[1 / 32, 1 / 32]]))
     assert zoom.shape == (32, 32, 3) and not np.array_equal(zoom, whole)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_upscale_matches_the_cpu():
+    torch.manual_seed(0)
+    model = LIIF(TINY)
+    image = np.random.default_rng(3).uniform(0, 1, (16, 12, 3)).astype(np.float32)
+    cpu = upscale(image, 3.0, model=model)
+    gpu = upscale(image, 3.0, model=model, device="cuda")
+    assert np.abs(cpu.astype(int) - gpu.astype(int)).max() <= 1

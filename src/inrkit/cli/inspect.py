@@ -18,7 +18,7 @@ class Info:
     """Print what a checkpoint holds."""
 
     checkpoint: tyro.conf.Positional[Path]
-    """Folder written by `inrkit fit`."""
+    """Folder written by `inrkit fit` (or fit-many, encode, sr train)."""
     json: bool = False
     """Print field.json as it is."""
 
@@ -31,6 +31,10 @@ class Info:
         if is_fieldset(self.checkpoint):
             rows = describe_fieldset(Path(self.checkpoint))
             return _table(str(self.checkpoint), rows)
+        if (Path(self.checkpoint) / "sr.json").is_file():
+            from ..superres.train import describe_sr
+
+            return _table(str(self.checkpoint), describe_sr(Path(self.checkpoint)))
         folder = checkpoint_folder(self.checkpoint)  # also when given as a file in it
         meta = load_meta(folder)
         if self.json:

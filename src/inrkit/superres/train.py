@@ -28,7 +28,7 @@ from ..errors import InrkitError
 from ..io import atomic_path, read_json, write_json
 from .model import LIIF, SRConfig
 
-__all__ = ["SRTrainConfig", "downscale", "load_sr", "read_images", "save_sr", "train_sr", "FORMAT", "INDEX",
+__all__ = ["SRTrainConfig", "describe_sr", "downscale", "load_sr", "read_images", "save_sr", "train_sr", "FORMAT", "INDEX",
            "WEIGHTS", "STATE"]
 
 FORMAT, VERSION = "inrkit-sr", 1
@@ -340,3 +340,21 @@ def load_sr(folder, device="cpu") -> tuple[LIIF, dict]:
     except Exception as e:
         raise InrkitError(f"the weights in {str(folder)!r} are missing or corrupt ({type(e).__name__})") from None
     return model.to(device).eval(), index
+
+
+def describe_sr(folder) -> list[tuple[str, str]]:
+    """The rows ``inrkit info`` shows for a super-resolution model."""
+    model, index = load_sr(folder)
+    c, t = index["config"], index.get("training", {})
+    rows = [("model", f"LIIF: encoder {c['blocks']} residual blocks of {c['channels']} channels, decoder "
+                      f"{c['layers']} layers of {c['hidden']}"),
+            ("parameters", f"{sum(p.numel() for p in model.parameters()):,}"),
+            ("training", f"{index.get('steps', '?')} steps in {index.get('seconds', 0):.0f} s, crops of "
+                         f"{t.get('patch', '?')} px at scales 1 to {t.get('scale_max', '?')}"),
+            ("images", f"{len(index['images']['train'])} for training, {len(index['images']['validation'])} held out")]
+    if index.get("history"):
+        last = index["history"][-1]
+        rows.append(("validation", f"x2 {last['x2']:.2f} dB (bicubic {last['x2_bicubic']:.2f}), "
+                                   f"x4 {last['x4']:.2f} dB (bicubic {last['x4_bicubic']:.2f})"))
+    rows.append(("inrkit", index.get("inrkit_version", "?")))
+    return rows
