@@ -108,16 +108,13 @@ def upscale_training_pixels(signal, model) -> np.ndarray:
 
     from .grids import evaluate_grid
     from .superres import ImageField
+    from .superres.prior import stride_grid
 
     s = signal.train_stride
     low = signal.image[::s, ::s]  # (h, w, C)
-    h, w = low.shape[:2]
-    field = ImageField(model, torch.from_numpy(np.ascontiguousarray(low)))
-    field.cell = torch.tensor([[2 / (s * w), 2 / (s * h)]])  # one image pixel, in coarse-grid units
-    # pixel p's centre on the coarse grid: (p / s + 0.5) / n * 2 - 1, a grid from lo with step 2 / (s n)
-    lo = [(0.5 - 0.5 / s) * 2 / n - 1 for n in (w, h)]
-    hi = [lo[k] + 2 * size / (s * n) for k, (n, size) in enumerate(((w, signal.width), (h, signal.height)))]
-    return evaluate_grid(field, (signal.height, signal.width), low.shape[-1], region=(lo, hi))
+    field = ImageField(model, torch.from_numpy(np.ascontiguousarray(low)),
+                       grid=stride_grid(signal.width, signal.height, s))  # cell: one image pixel
+    return evaluate_grid(field, (signal.height, signal.width), low.shape[-1])
 
 
 def bench_images(

@@ -128,7 +128,12 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> Field:
             raise TypeError("'field' is not an object")
         kind = meta["field"].get("type", "field")
         d = meta["field"] if meta.get("field_format", 1) >= FIELD_FORMAT else read_flat_field(meta["field"])
-        cfg = (RadianceFieldConfig if kind == "radiance" else FieldConfig).from_dict(d)
+        if kind == "prior":  # an image through a learned super-resolution prior (inrkit fit image --prior)
+            from .superres.prior import PriorFieldConfig
+
+            cfg = PriorFieldConfig.from_dict(d)
+        else:
+            cfg = (RadianceFieldConfig if kind == "radiance" else FieldConfig).from_dict(d)
         field = cfg.build(meta["in_dim"], meta["out_dim"])
     except (TypeError, ValueError, KeyError) as e:
         raise InrkitError(f"{str(path)!r} describes a field this version cannot build ({e})") from None

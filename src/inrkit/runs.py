@@ -163,6 +163,9 @@ class RunOptions:
     init: Optional[Path] = None
     """Start from a meta-learned initialisation (a folder `inrkit meta-train` wrote), its architecture and,
     unless --lr or --schedule is given, its test-time optimiser; 3 steps already give a usable field."""
+    prior: Optional[Path] = None
+    """Images: start from a super-resolution prior (a folder `inrkit sr train` wrote): the field is the image's
+    training pixels through it, fine-tuned on them (Adam 2e-5 unless --lr); renders at any size."""
 
 
 def _source_name(options) -> str:
@@ -255,6 +258,7 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: 
     from .train import fit, make_field
 
     started_from = None  # the meta checkpoint the run starts from (--init), kept through --resume
+    prior_from = None  # the super-resolution prior it starts from (--prior), kept through --resume
     explicit = run.preset not in (None, "auto", kind.preset_flag)  # --preset given, and not the default
     if run.resume:
         if not (out / TRAIN_STATE).exists():
@@ -278,6 +282,18 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: 
             from .fieldsets.meta import resume_from_meta
 
             preset.optim = resume_from_meta(meta, field)
+        if meta.get("prior"):  # fine-tuning a prior: its own optimiser
+            from .superres.prior import prior_optim
+
+            preset.optim, prior_from = prior_optim(), meta["prior"]
+    elif run.prior is not None:  # the image through a learned prior, fine-tuned
+        from .superres.prior import field_from_prior, prior_optim
+
+        if run.init is not None or explicit:
+            raise InrkitError("--prior is the field and its recipe; drop --init and --preset")
+        field = field_from_prior(run.prior, signal)
+        preset = get_preset(name, kind.name)
+        preset.optim, prior_from = prior_optim(), str(Path(run.prior).resolve())
     elif run.init is not None:  # the meta checkpoint's architecture, and θ
         from .fieldsets.meta import field_from_meta
 
@@ -300,7 +316,8 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: 
         preset.optim.lr = run.lr  # fit() checks it
     if run.schedule is not None:
         preset.optim.schedule = run.schedule
-    run_meta = {"preset": preset.name, **({"init": started_from} if started_from else {})}
+    run_meta = {"preset": preset.name, **({"init": started_from} if started_from else {}),
+                **({"prior": prior_from} if prior_from else {})}
     return fit(field, signal, config, preset.optim, out_dir=out, resume=run.resume, meta=run_meta)
 
 
@@ -309,12 +326,18 @@ def describe_run(meta: dict, metrics: dict) -> list[tuple[str, str]]:
     from .signals import KINDS
 
     sig, field = meta.get("signal", {}), meta["field"]
-    enc, net = field["encoding"], field["network"]
-    if field.get("type") == "radiance":
+    if field.get("type") == "prior":  # an image through a learned prior (--prior)
+        c = field["sr"]
+        enc = {"kind": f"LIIF encoder of the training pixels ({c['blocks']} residual blocks of {c['channels']})"}
+        network = f"local implicit decoder {c['layers']}x{c['hidden']}"
+        output = f"values, from the prior in {meta.get('prior', field.get('prior', '?'))}"
+    elif field.get("type") == "radiance":
+        enc, net = field["encoding"], field["network"]
         network = f"density {net['kind']} {net['depth']}x{net['width']}, colour {field['color_network']['kind']} " \
                   f"{field['color_network']['depth']}x{field['color_network']['width']}"
         output = f"colour (sigmoid) and density ({field.get('density_activation', 'exp')})"
     else:
+        enc, net = field["encoding"], field["network"]
         network = f"{net['kind']} {net['depth']}x{net['width']}"
         output = field.get("output")
     kind = KINDS.get(sig.get("kind"))

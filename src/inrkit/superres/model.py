@@ -144,33 +144,53 @@ class ImageField(nn.Module):
     any coordinate like any other field (:func:`inrkit.render`, the chunked evaluator). ``cell`` is the
     output pixel's size in [-1, 1] units ``(x, y)``; :meth:`for_size` sets it for a ``(W, H)`` render.
     Grey images go through the RGB model as three equal channels and come back as their mean; an alpha
-    channel is interpolated bilinearly."""
+    channel is interpolated bilinearly.
 
-    def __init__(self, model: LIIF, image: torch.Tensor, cell=None):
+    ``grid = (scale, shift)`` maps the field's coordinates to the image's own grid (``q = x * scale + shift``,
+    per axis; default the identity): an image of every ``s``-th pixel of a larger one is the larger one's
+    field with the map that puts each kept pixel where it lies (:func:`inrkit.superres.prior.stride_grid`).
+
+    In training mode with gradients on (``inrkit fit image --prior``), every call runs the encoder, so the
+    whole model trains; otherwise the features are computed once and kept."""
+
+    def __init__(self, model: LIIF, image: torch.Tensor, cell=None, grid=None):
         super().__init__()
         if image.dim() != 3 or image.shape[-1] not in (1, 2, 3, 4):
             raise ValueError(f"expected an image (H, W, C) with C from 1 to 4, got {tuple(image.shape)}")
         self.model = model.eval()
         self.channels = image.shape[-1]
+        self.in_dim, self.out_dim = 2, self.channels
         colour = image[..., :3] if self.channels >= 3 else image[..., :1].expand(-1, -1, 3)
         self.register_buffer("image", colour.permute(2, 0, 1)[None].contiguous())  # (1, 3, h, w)
         alpha = image[..., -1:] if self.channels in (2, 4) else None
         self.register_buffer("alpha", None if alpha is None else alpha.permute(2, 0, 1)[None].contiguous())
+        scale, shift = grid if grid is not None else ((1.0, 1.0), (0.0, 0.0))
+        self.register_buffer("grid_scale", torch.as_tensor(scale, dtype=torch.float32).reshape(2))
+        self.register_buffer("grid_shift", torch.as_tensor(shift, dtype=torch.float32).reshape(2))
         h, w = image.shape[:2]
-        self.register_buffer("cell", torch.as_tensor(cell if cell is not None else (2 / w, 2 / h),
+        default = (2 / (w * self.grid_scale[0].item()), 2 / (h * self.grid_scale[1].item()))  # one image pixel
+        self.register_buffer("cell", torch.as_tensor(cell if cell is not None else default,
                                                      dtype=torch.float32).reshape(1, 2))
         self._feats = None
+        self.config = None  # set by PriorFieldConfig.build: how a checkpoint rebuilds it
 
     @property
-    def out_dim(self) -> int:
-        return self.channels
+    def meta_shape(self) -> list[int]:
+        h, w = self.image.shape[2:]
+        return [round(h * self.grid_scale[1].item()), round(w * self.grid_scale[0].item()), self.channels]
 
     @property
     def meta(self) -> dict:
-        """What :func:`inrkit.render` reads: an image field of the input's size and channels."""
-        h, w = self.image.shape[2:]
-        return {"signal": {"kind": "image", "shape": [h, w, self.channels], "source": "image through a prior"},
-                "field": {"kind": "liif", **self.model.config.to_dict()}}
+        """What :func:`inrkit.render` reads (a checkpoint's own, once loaded): an image field of the size
+        the input covers and its channels."""
+        if "_meta" in self.__dict__:
+            return self.__dict__["_meta"]
+        return {"signal": {"kind": "image", "shape": self.meta_shape, "source": "image through a prior"},
+                "field": {"type": "prior", **self.model.config.to_dict()}}
+
+    @meta.setter
+    def meta(self, value: dict) -> None:
+        self.__dict__["_meta"] = value
 
     def for_size(self, size, region=None) -> "ImageField":
         """This field with the cell of a ``(W, H)`` render over ``region = ((x0, y0), (x1, y1))`` (default
@@ -181,6 +201,9 @@ class ImageField(nn.Module):
         return self
 
     def _features(self):
+        if self.training and torch.is_grad_enabled():
+            self._feats = None
+            return self.model.features(self.image)
         if self._feats is None or self._feats.device != self.image.device:
             with torch.no_grad():
                 self._feats = self.model.features(self.image)
@@ -188,12 +211,36 @@ class ImageField(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
-        q = x.reshape(1, -1, 2).to(self.image.dtype)  # (1, Q, 2)
-        with torch.no_grad():
-            rgb = self.model.query(self._features(), self.image, q, self.cell)[0]  # (Q, 3)
+        q = (x.reshape(1, -1, 2).to(self.image.dtype) * self.grid_scale + self.grid_shift)  # (1, Q, 2)
+        training = self.training and torch.is_grad_enabled()
+        with torch.enable_grad() if training else torch.no_grad():
+            rgb = self.model.query(self._features(), self.image, q, self.cell * self.grid_scale)[0]  # (Q, 3)
             if self.channels < 3:
                 rgb = rgb.mean(-1, keepdim=True)
             if self.alpha is not None:
                 a = F.grid_sample(self.alpha, q[:, None], mode="bilinear", padding_mode="border", align_corners=False)
                 rgb = torch.cat([rgb, a[0, :, 0].T], dim=-1)
-        return rgb.clamp(0, 1).reshape(*lead, self.channels)
+        out = rgb if training else rgb.clamp(0, 1)
+        return out.reshape(*lead, self.channels)
+
+    # what the fit loop asks of a field (inrkit.fields.Field has the same methods)
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def cache(self, x: torch.Tensor, batches: bool = False, max_bytes: float = float("inf")):
+        """Nothing to precompute for fixed coordinates but the coordinates themselves: ``x (N, 2)``."""
+        return x
+
+    def forward_cached(self, cache: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        return self(cache if index is None else cache[index])
+
+    def training_outputs(self, cache: torch.Tensor, index: torch.Tensor | None = None) -> list[torch.Tensor]:
+        return [self.forward_cached(cache, index)]
+
+    def compiled(self, when: str = "on") -> "ImageField":
+        return self
+
+    def training_bytes_per_point(self) -> int:
+        """Activations one query keeps for the backward pass: four corners of the decoder, float32, margin 2."""
+        c = self.model.config
+        return 2 * 4 * 4 * (c.hidden * (c.layers + 1) + 8)

@@ -88,6 +88,8 @@ def read_images(folders, min_side: int = 1) -> tuple[list[np.ndarray], list[str]
     from ..io import IMAGE_SUFFIXES
     from ..signals.image import load_image
 
+    if not folders:
+        raise InrkitError("give at least one folder of training images")
     images, names = [], []
     for folder in folders:
         folder = Path(folder)
