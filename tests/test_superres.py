@@ -322,7 +322,7 @@ def test_fit_image_with_a_prior_fine_tunes_it_and_renders_at_any_size(folder, tm
     src = folder / "chelsea.png"
     run = tmp_path / "run"
     common = ["--train-stride", "2", "--size", "96x96", "--device", "cpu", "--no-progress"]
-    assert main(["fit", "image", str(src), "--prior", str(DEFAULT_MODEL), "--steps", "30", "--eval-every", "30",
+    assert main(["fit", "image", str(src), "--prior", "default", "--steps", "30", "--eval-every", "30",
                  "--lr", "1e-4", "--out", str(run), *common]) == 0
     meta = json.loads((run / "field.json").read_text())
     assert meta["field"]["type"] == "prior" and meta["prior"] == str(DEFAULT_MODEL.resolve())

@@ -164,8 +164,8 @@ class RunOptions:
     """Start from a meta-learned initialisation (a folder `inrkit meta-train` wrote), its architecture and,
     unless --lr or --schedule is given, its test-time optimiser; 3 steps already give a usable field."""
     prior: Optional[Path] = None
-    """Images: start from a super-resolution prior (a folder `inrkit sr train` wrote): the field is the image's
-    training pixels through it, fine-tuned on them (Adam 2e-5 unless --lr); renders at any size."""
+    """Images: start from a super-resolution prior (a folder `inrkit sr train` wrote, or default: the shipped
+    one): the field is the image's training pixels through it, fine-tuned on them (Adam 2e-5 unless --lr)."""
 
 
 def _source_name(options) -> str:
@@ -234,7 +234,7 @@ def fit_run(kind, options, config, run: RunOptions):
         from .presets import get_preset
 
         previous = load_meta(out) if run.resume and (out / META).exists() else None
-        if previous is not None and previous.get("signal", {}).get("kind") == kind.name:
+        if previous is not None and previous.get("signal", {}).get("kind") == kind.name and not previous.get("prior"):
             name = previous.get("preset", name)  # the run's recipe (a different --preset is refused)
         signal = kind.load(options, config.seed, get_preset(name, kind.name))
         return _fit(kind, signal, name, config, run, out, previous), signal, out
@@ -272,7 +272,11 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: 
             raise InrkitError(f"cannot resume: {str(out)!r} was fitted to {differs}; give the run's "
                               "source and options, or fit into another --out")
         was = meta.get("preset", name)
-        if explicit and resolve_preset(run.preset, kind.name) != resolve_preset(was, kind.name):  # not the run's
+        if meta.get("prior") and explicit:
+            raise InrkitError(f"cannot resume: {str(out)!r} holds a fit from a prior; drop --preset to continue it")
+        if meta.get("prior"):
+            was = name  # "prior" names no preset: the kind's default stands in (its optimiser is replaced below)
+        elif explicit and resolve_preset(run.preset, kind.name) != resolve_preset(was, kind.name):  # not the run's
             raise InrkitError(f"cannot resume: {str(out)!r} holds a {was!r} run, not {run.preset!r}; "
                               "drop --preset to continue it, or fit into another --out")
         field = load(out).train()
@@ -293,7 +297,7 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: 
             raise InrkitError("--prior is the field and its recipe; drop --init and --preset")
         field = field_from_prior(run.prior, signal)
         preset = get_preset(name, kind.name)
-        preset.optim, prior_from = prior_optim(), str(Path(run.prior).resolve())
+        preset.optim, prior_from = prior_optim(), field.config.prior
     elif run.init is not None:  # the meta checkpoint's architecture, and θ
         from .fieldsets.meta import field_from_meta
 
@@ -316,7 +320,7 @@ def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: 
         preset.optim.lr = run.lr  # fit() checks it
     if run.schedule is not None:
         preset.optim.schedule = run.schedule
-    run_meta = {"preset": preset.name, **({"init": started_from} if started_from else {}),
+    run_meta = {"preset": "prior" if prior_from else preset.name, **({"init": started_from} if started_from else {}),
                 **({"prior": prior_from} if prior_from else {})}
     return fit(field, signal, config, preset.optim, out_dir=out, resume=run.resume, meta=run_meta)
 

@@ -75,8 +75,13 @@ class PriorFieldConfig:
 
 
 def field_from_prior(folder, signal) -> ImageField:
-    """The field of an image ``signal`` (its training pixels) through the prior in ``folder``, ready to fit."""
+    """The field of an image ``signal`` (its training pixels) through the prior in ``folder`` (``"default"``:
+    the shipped model), ready to fit; its ``config.prior`` is the folder, resolved."""
     from .train import load_sr
+    from .upscale import DEFAULT_MODEL
+
+    if str(folder) == "default" and not Path(folder).exists():
+        folder = DEFAULT_MODEL
 
     if getattr(signal, "kind", None) != "image" or not hasattr(signal, "train_stride"):
         raise InrkitError(f"--prior is a prior over images; it cannot start a {getattr(signal, 'kind', '?')} fit")
