@@ -44,14 +44,16 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "fit_many.json")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the loop, fit-many and torchrun all on it; "
+                    "torchrun with NCCL needs a GPU per process)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     d = load_dataset(a.data, split="train", limit=a.count)
-    result = {"count": a.count, "steps": a.steps, "network": f"siren {a.depth}x{a.width}", "lr": a.lr,
+    result = {"count": a.count, "steps": a.steps, "network": f"siren {a.depth}x{a.width}", "lr": a.lr, "device": a.device,
               "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
 
     t = time.perf_counter()
-    index = fit_many(d, "siren", a.steps, None, a.width, a.depth, a.lr, progress=False, device="cpu")
+    index = fit_many(d, "siren", a.steps, None, a.width, a.depth, a.lr, progress=False, device=a.device)
     result["fit_many_seconds"] = time.perf_counter() - t
     result["fit_many_mean_psnr"] = index["mean_psnr"]
     print(f"fit-many: {a.count} fields in {result['fit_many_seconds']:.1f} s, mean PSNR {index['mean_psnr']:.2f} dB",
@@ -65,7 +67,7 @@ def main() -> None:
         torch.manual_seed(i)
         r = inrkit.fit(cfg.build(2, 1), ImageSignal(d.images[i]),
                        inrkit.FitConfig(steps=a.steps, progress=False, compile="off", eval_every=a.steps,
-                                        checkpoint_every=0, device="cpu", threads=2), p.optim)
+                                        checkpoint_every=0, device=a.device, threads=2), p.optim)
         psnrs.append(r.metrics["psnr"])
     per_field = (time.perf_counter() - t) / a.loop
     result.update(loop_seconds_per_field=per_field, loop_seconds_extrapolated=per_field * a.count,
@@ -77,7 +79,7 @@ def main() -> None:
           f"{result['fit_many_mean_psnr_first']:.2f}): fit-many {result['speedup']:.1f}x faster", flush=True)
 
     args = ["fit-many", str(a.data), "--limit", str(a.count), "--steps", str(a.steps), "--width", str(a.width),
-            "--depth", str(a.depth), "--lr", str(a.lr), "--device", "cpu", "--no-progress"]
+            "--depth", str(a.depth), "--lr", str(a.lr), "--device", a.device, "--no-progress"]
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
         for procs in (1, 2):

@@ -1,7 +1,8 @@
 """The few collectives that datasets of fields use under torchrun, in one place.
 
 ``torchrun --nproc-per-node N`` (or a multi-node launch) sets ``WORLD_SIZE`` and ``RANK``; the first call
-of :func:`context` joins the process group (gloo on CPUs, NCCL on CUDA). Work is sharded by rank, only
+of :func:`context` joins the process group (gloo on CPUs, NCCL on CUDA, where each process of a node takes
+the GPU of its ``LOCAL_RANK``). Work is sharded by rank, only
 gradients and results cross processes, and rank 0 alone writes. A peer that dies (killed, out of memory)
 makes the collectives of the others fail: each of them turns that into one sentence, an
 :class:`~inrkit.errors.InrkitError` with a non-zero exit, before anything is written, so no output that
@@ -33,6 +34,8 @@ def context(device: torch.device) -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
+    if device.type == "cuda" and device.index is None:  # one GPU per process on a node: this rank's own
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
     if not dist.is_initialized():
         try:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
