@@ -131,7 +131,8 @@ def _rank_gradients(rank: int, world: int, init: str, out: str) -> None:
     """One process of the 2-process check: its half of the batch, then the all-reduce."""
     import torch.distributed as dist
 
-    from inrkit.fieldsets.functa import all_reduce_mean, meta_loss
+    from inrkit.fieldsets.distributed import all_reduce_mean
+    from inrkit.fieldsets.functa import meta_loss
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)

@@ -26,7 +26,8 @@ from .fields import Field, FieldConfig, RadianceFieldConfig
 from .networks import NETWORKS
 from .io import atomic_path, read_json, write_json  # write_json: re-exported, it was defined here
 
-__all__ = ["save_checkpoint", "load", "load_meta", "checkpoint_folder", "read_flat_field", "write_json"]
+__all__ = ["save_checkpoint", "load", "load_meta", "checkpoint_folder", "read_flat_field", "resume_training",
+           "write_json"]
 
 WEIGHTS, META, TRAIN_STATE = "field.safetensors", "field.json", "train_state.pt"
 FIELD_FORMAT = 2
@@ -88,6 +89,27 @@ def save_checkpoint(out_dir: Path, field: Field, meta: dict, train_state: dict |
             torch.save(train_state, tmp)
     with atomic_path(out_dir / META) as tmp:
         tmp.write_text(text)
+
+
+def resume_training(path: str | Path, steps: int, optimizer, generator, device="cpu",
+                    hint: str = "") -> tuple[int, float, list]:
+    """Restore the training state saved at ``path`` (what a fit, a meta-training, a functa or a
+    super-resolution training writes for ``--resume``: ``optimizer``, ``generator``, ``step``, ``seconds``,
+    ``history``) into ``optimizer`` and ``generator``; return ``(step, seconds, history)``. A file that
+    cannot be read or restored is one sentence (``hint`` ends it), and so is a run already at ``steps``."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        if not isinstance(state, dict) or not {"optimizer", "generator", "step", "seconds", "history"} <= state.keys():
+            raise ValueError("not a training state")
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"].cpu())  # generator states are CPU byte tensors on every device
+        step, seconds, history = int(state["step"]), float(state["seconds"]), list(state["history"])
+    except Exception as e:
+        raise InrkitError(f"cannot resume: {str(path)!r} is corrupt ({type(e).__name__}){hint}") from None
+    if step >= steps:
+        raise InrkitError(f"{str(path.parent)!r} is already at step {step}; ask for more --steps to continue it")
+    return step, seconds, history
 
 
 def checkpoint_folder(path: str | Path) -> Path:

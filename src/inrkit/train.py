@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import TRAIN_STATE, save_checkpoint
+from .checkpoint import TRAIN_STATE, resume_training, save_checkpoint
 from .encodings import Identity  # noqa: F401 (auto_batch_size's example)
 from .errors import InrkitError
 from .io import atomic_path, output_folder, write_json
@@ -214,18 +214,8 @@ def fit(
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     step, seconds, history = 0, 0.0, []
     if resume:
-        try:
-            state = torch.load(out_dir / TRAIN_STATE, map_location=device, weights_only=True)
-            if not isinstance(state, dict) or not {"optimizer", "generator", "step", "seconds", "history"} <= state.keys():
-                raise ValueError("not a training state")
-        except Exception as e:
-            raise InrkitError(f"cannot resume: {str(out_dir / TRAIN_STATE)!r} is corrupt ({type(e).__name__}); "
-                              "fit without --resume to start again") from None
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"].cpu())  # generator states are CPU byte tensors on every device
-        step, seconds, history = state["step"], state["seconds"], state["history"]
-        if step >= cfg.steps:
-            raise InrkitError(f"{str(out_dir)!r} is already at step {step}; ask for more --steps to continue it")
+        step, seconds, history = resume_training(out_dir / TRAIN_STATE, cfg.steps, opt, gen, device,
+                                                 "; fit without --resume to start again")
 
     # What can be computed once for fixed coordinates is computed once (and counted as training time),
     # by the field (Field.cache); a compiled form of it (same parameters) takes the training steps.

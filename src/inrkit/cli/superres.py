@@ -75,7 +75,7 @@ class Upscale:
         folder = Path(self.image).parent if not self.image.startswith("sample:") else Path(".")
         out = render_target(self.out, folder, WRITABLE, "an image", f"{stem}_{w}x{h}.png")
         device = pick_device(self.device)
-        model, index = load_sr(self.model, device) if self.model is not None else default_model(device)
+        model, _ = load_sr(self.model, device) if self.model is not None else default_model(device)
         result = upscale(image, size=(w, h), model=model, chunk_size=self.chunk_size, device=device)
         save_image(out, result)
         h0, w0 = image.shape[:2]

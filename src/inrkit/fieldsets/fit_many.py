@@ -25,7 +25,7 @@ from .datasets import Dataset
 from .distributed import barrier, context as distributed_context, gather
 from .fieldset import save_fieldset
 
-__all__ = ["fit_many", "fieldset_config", "distributed_context"]
+__all__ = ["fit_many", "fieldset_config"]
 
 BATCH_MEMORY = 1 << 30  # bytes of activations one batch of fields may take (about)
 

@@ -34,7 +34,7 @@ from ..errors import InrkitError
 from ..io import atomic_path, read_json, write_json
 from .distributed import all_reduce_mean, barrier, context as distributed_context, gather
 
-__all__ = ["FunctaConfig", "ModulatedSiren", "LatentField", "all_reduce_mean", "encode", "interpolate", "load_functa",
+__all__ = ["FunctaConfig", "ModulatedSiren", "LatentField", "encode", "interpolate", "load_functa",
            "meta_loss", "train_functa",
            "FUNCTA", "FUNCTA_WEIGHTS"]
 
@@ -151,7 +151,7 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
         raise InrkitError(f"output folder {str(out)!r} is a file")
     dev = pick_device(device)
     h, w, c = train.shape
-    saved = _check_resume(out, config, inner_steps, (h, w, c), steps) if resume else None
+    saved = _check_resume(out, config, inner_steps, (h, w, c)) if resume else None
     if not resume and ((out / FUNCTA).exists() or (out / STATE).exists()):
         raise InrkitError(f"{str(out)!r} already holds a functa; pass --resume to continue it or choose another --out")
     rank, world = distributed_context(dev)  # under torchrun: the batch is shared, the meta-gradients averaged
@@ -164,19 +164,18 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
     gen = torch.Generator().manual_seed(seed)
     step, seconds, history = 0, 0.0, []
     if saved is not None:
-        saved_model, saved_alpha, state = saved
+        from ..checkpoint import resume_training
+
         with torch.no_grad():
-            model.load_state_dict(saved_model.state_dict())
-            alpha.copy_(saved_alpha)
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        step, seconds, history = state["step"], state["seconds"], list(state["history"])
+            model.load_state_dict(saved[0].state_dict())
+            alpha.copy_(saved[1])
+        step, seconds, history = resume_training(out / STATE, steps, opt, gen, dev)
     coords = grid_coordinates((h, w)).reshape(-1, 2).to(dev)  # (P, 2)
     images = torch.from_numpy(train.images).reshape(len(train), h * w, c)
     val_images = torch.from_numpy(val.images[:256]).reshape(-1, h * w, c).to(dev)
     record = {"format": FORMAT, "version": VERSION, "config": asdict(config), "in_dim": 2, "out_dim": c,
-              "shape": [h, w, c], "inner_steps": inner_steps, "batch_size": batch_size, "lr": lr, "inner_lr": inner_lr, "seed": seed, "dataset": train.source,
-              "processes": world}
+              "shape": [h, w, c], "inner_steps": inner_steps, "batch_size": batch_size, "lr": lr,
+              "inner_lr": inner_lr, "seed": seed, "dataset": train.source, "processes": world}
 
     def checkpoint():
         if rank == 0:
@@ -228,8 +227,8 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
     return meta
 
 
-def _check_resume(out: Path, config: FunctaConfig, inner_steps: int, shape, steps: int):
-    """``(model, α, state)`` of the training saved in ``out``, checked against what is asked."""
+def _check_resume(out: Path, config: FunctaConfig, inner_steps: int, shape):
+    """``(model, α)`` of the training saved in ``out``, checked against what is asked."""
     if not (out / STATE).is_file():
         raise InrkitError(f"cannot resume: {str(out)!r} holds no {STATE} (no functa training was saved there)")
     model, alpha, meta = load_functa(out)
@@ -238,15 +237,7 @@ def _check_resume(out: Path, config: FunctaConfig, inner_steps: int, shape, step
         raise InrkitError(f"cannot resume: {str(out)!r} holds a {cfg['depth']}x{cfg['width']} functa with "
                           f"{cfg['latent_dim']}-d latents and {meta['inner_steps']} inner steps on {meta['shape']}, "
                           f"not {config.depth}x{config.width}, {config.latent_dim}-d and {inner_steps} on {list(shape)}")
-    try:
-        state = torch.load(out / STATE, map_location="cpu", weights_only=True)
-        state = {"optimizer": state["optimizer"], "generator": state["generator"].cpu(), "step": int(state["step"]),
-                 "seconds": float(state["seconds"]), "history": list(state["history"])}
-    except Exception as e:
-        raise InrkitError(f"cannot resume: {str(out / STATE)!r} is corrupt ({type(e).__name__})") from None
-    if state["step"] >= steps:
-        raise InrkitError(f"{str(out)!r} is already at step {state['step']}; ask for more --steps to continue it")
-    return model, alpha, state
+    return model, alpha
 
 
 def _save(out, model, alpha, meta, state=None) -> None:

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
+from ..checkpoint import resume_training
 from ..errors import InrkitError
 from ..grids import grid_coordinates
 from .batched import build_field
@@ -350,15 +351,7 @@ def meta_train(images, cfg, out, config: MetaConfig = MetaConfig(), validation=N
     gen = torch.Generator().manual_seed(config.seed)
     step, seconds, history = 0, 0.0, []
     if resume:
-        try:
-            state = torch.load(out / STATE, map_location=device, weights_only=True)
-            opt.load_state_dict(state["optimizer"])
-            gen.set_state(state["generator"].cpu())
-            step, seconds, history = int(state["step"]), float(state["seconds"]), list(state["history"])
-        except Exception as e:
-            raise InrkitError(f"cannot resume: {str(out / STATE)!r} is corrupt ({type(e).__name__})") from None
-        if step >= config.steps:
-            raise InrkitError(f"{str(out)!r} is already at step {step}; ask for more --steps to continue it")
+        step, seconds, history = resume_training(out / STATE, config.steps, opt, gen, device)
     y_train = torch.from_numpy(images)
     record = dict(preset=preset, source=source, config=config, shape=shape, n_train=len(images), processes=world)
 

@@ -209,7 +209,7 @@ def train_sr(folders, out, config: SRConfig = SRConfig(), train: SRTrainConfig =
     if not resume and ((out / INDEX).exists() or (out / STATE).exists()):
         raise InrkitError(f"{str(out)!r} already holds a super-resolution model; pass --resume to continue it "
                           "or choose another --out")
-    arrays, names = read_images(folders, min_side=math.ceil(train.patch))
+    arrays, names = read_images(folders, min_side=train.patch)
     val_idx = [i for i, n in enumerate(names) if held_out(n)]
     if len(arrays) > 1 and not val_idx:
         val_idx = [len(arrays) - 1]
@@ -283,16 +283,10 @@ def _resume(out: Path, config, train, model, opt, gen, device):
     saved, index = load_sr(out, device)
     if index["config"] != config.to_dict():
         raise InrkitError(f"cannot resume: {str(out)!r} holds another architecture ({index['config']})")
-    try:
-        state = torch.load(out / STATE, map_location=device, weights_only=True)
-        model.load_state_dict(saved.state_dict())
-        opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"].cpu())
-        step, seconds, history = int(state["step"]), float(state["seconds"]), list(state["history"])
-    except Exception as e:
-        raise InrkitError(f"cannot resume: {str(out / STATE)!r} is corrupt ({type(e).__name__})") from None
-    if step >= train.steps:
-        raise InrkitError(f"{str(out)!r} is already at step {step}; ask for more --steps to continue it")
+    from ..checkpoint import resume_training
+
+    model.load_state_dict(saved.state_dict())
+    step, seconds, history = resume_training(out / STATE, train.steps, opt, gen, device)
     return model, opt, gen, step, seconds, history
 
 
