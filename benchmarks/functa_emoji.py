@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--time-budget", type=float, default=0.0,
+                    help="stop each latent size's training after this many seconds (or --steps, if that comes first)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "functa_emoji.json")
     a = ap.parse_args()
     size = (a.size, a.size)
@@ -50,18 +52,19 @@ def main() -> None:
             t = time.perf_counter()
             meta = train_functa(train, test, Path(tmp) / "f", FunctaConfig(a.width, a.depth, d), inner_steps=3,
                                 steps=a.steps, batch_size=a.batch_size, lr=a.lr, eval_every=max(a.steps // 5, 1),
-                                device=a.device, progress=False)
+                                device=a.device, progress=False, time_budget=a.time_budget)
             seconds = time.perf_counter() - t
             scores = {k: encode(test, Path(tmp) / "f", inner_steps=k, device=a.device, progress=False)["mean_psnr"]
                       for k in (1, 2, 3)}
         rows.append({"latent_dim": d, "train_seconds": round(seconds, 1), "test_psnr_after": scores,
                      "history": meta["history"]})
         print(f"latent {d:4d}: test PSNR after 1/2/3 steps {scores[1]:.2f} / {scores[2]:.2f} / {scores[3]:.2f} dB "
-              f"({a.steps} outer steps in {seconds:.0f} s)", flush=True)
+              f"({meta['steps']} outer steps in {seconds:.0f} s)", flush=True)
     device = "cuda" if a.device != "cpu" and torch.cuda.is_available() else "cpu"
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"size": a.size, "network": f"siren {a.depth}x{a.width}", "steps": a.steps,
-                                 "batch_size": a.batch_size, "lr": a.lr, "train_images": len(train),
+                                 "batch_size": a.batch_size, "lr": a.lr, "time_budget": a.time_budget,
+                                 "train_images": len(train),
                                  "test_images": len(test), "device": device, "cpus": os.cpu_count(),
                                  "machine": platform.processor() or platform.machine(), "rows": rows,
                                  "load_after": os.getloadavg()}, indent=2))

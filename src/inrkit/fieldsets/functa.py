@@ -129,11 +129,12 @@ def _psnr(model, coords, target, z) -> torch.Tensor:
 def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_steps: int = 3,
                  steps: int = 1000, batch_size: int = 16, lr: float = 1e-4, inner_lr: float = 1e-2,
                  eval_every: int = 100, seed: int = 0, device: str = "auto", progress: bool = True,
-                 resume: bool = False) -> dict:
+                 resume: bool = False, time_budget: float = 0.0) -> dict:
     """Meta-learn a functa on ``train`` (a :class:`~inrkit.fieldsets.Dataset`), scoring ``val`` (mean PSNR after
     ``inner_steps``) and checkpointing to ``out`` every ``eval_every`` steps; return the checkpoint's JSON.
     With ``resume``, continue the training in ``out`` (same network, inner steps and image shape) up to
-    ``steps``: the optimiser, the batch sampler and the history carry on where they were saved.
+    ``steps``: the optimiser, the batch sampler and the history carry on where they were saved. A
+    ``time_budget`` (seconds of training, 0: none) stops earlier, with a last evaluation and checkpoint.
 
     Under torchrun the batch is shared by rank and only the meta-gradients are averaged; rank 0 writes
     (the other ranks return ``{}``)."""
@@ -144,6 +145,8 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
     check_seed(seed)
     if inner_steps < 1 or steps < 1 or batch_size < 1 or eval_every < 1:
         raise InrkitError("inner steps, steps, batch size and eval-every must be at least 1")
+    if not 0 <= time_budget < math.inf:
+        raise InrkitError(f"time-budget must be a number of seconds of at least 0, got {time_budget}")
     if train.shape != val.shape:
         raise InrkitError(f"the validation images are {val.shape}, the training images {train.shape}")
     out = Path(out)
@@ -157,6 +160,9 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
     rank, world = distributed_context(dev)  # under torchrun: the batch is shared, the meta-gradients averaged
     if batch_size % world:
         raise InrkitError(f"a batch of {batch_size} does not split over {world} processes; give a multiple")
+    if time_budget and world > 1:
+        raise InrkitError("a time budget would stop the processes of a torchrun job at different steps; give "
+                          "--steps instead")
     torch.manual_seed(seed)
     model = ModulatedSiren(2, c, config.width, config.depth, config.latent_dim, config.omega).to(dev)
     alpha = torch.full((config.latent_dim,), inner_lr, device=dev, requires_grad=True)
@@ -204,7 +210,8 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
                 raise InrkitError(f"the meta-loss became {value} at step {step + 1}; try a lower --lr")
             step += 1
             seconds += time.perf_counter() - t0
-            if step % eval_every == 0 or step == steps:
+            out_of_time = bool(time_budget) and seconds >= time_budget
+            if step % eval_every == 0 or step == steps or out_of_time:
                 if rank == 0:
                     zv = torch.zeros(len(val_images), config.latent_dim, device=dev, requires_grad=True)
                     zv = _inner(model, coords, val_images, zv, alpha, inner_steps, create_graph=False).detach()
@@ -212,6 +219,8 @@ def train_functa(train, val, out, config: FunctaConfig = FunctaConfig(), inner_s
                                     "val_psnr": float(_psnr(model, coords, val_images, zv).mean()), "loss": value})
                 meta = checkpoint()
             bar.update(step, f"val PSNR {history[-1]['val_psnr']:.2f} dB" if history else "")
+            if out_of_time:
+                break
     except KeyboardInterrupt:
         if step > 0 and history and rank == 0:
             bar.close()

@@ -4,7 +4,8 @@ Each step takes a batch of random crops (LIIF's recipe, Sec. 4.1): a scale ``s``
 ``[1, scale_max]``, a high-resolution crop of ``round(patch * s)`` pixels from a random image (flipped
 and transposed at random), the same crop downscaled to ``patch x patch`` (:func:`downscale`: bicubic
 with antialiasing), and ``queries`` random pixels of the high-resolution crop as targets, with the
-cell of that scale. The loss is L1, Adam at ``lr`` halved at 50%, 75% and 90% of the steps. Every
+cell of that scale. The loss is L1, Adam at ``lr`` halved at 50%, 75% and 90% of the steps (or of the
+``time_budget``, if that comes first). Every
 ``val_every`` steps the held-out images are scored at x2 and x4 (PSNR of the prior against bicubic
 upscaling, on centre crops), and the checkpoint is written.
 
@@ -43,7 +44,8 @@ class SRTrainConfig:
     steps: int = 5000
     """Optimiser steps (each on one batch of crops)."""
     time_budget: float = 0.0
-    """Stop after this many seconds of training (0: no limit); the checkpoint is written."""
+    """Stop after this many seconds of training (0: no limit); the checkpoint is written. The learning rate then
+    decays by whichever comes first, steps or seconds."""
     batch_size: int = 16
     """Crops per step."""
     patch: int = 32
@@ -163,8 +165,13 @@ class CropSampler:
         return torch.stack(lows), torch.stack(coords), torch.stack(cells), torch.stack(targets)
 
 
-def _lr_factor(step: int, steps: int) -> float:
-    return 0.5 ** sum(step >= f * steps for f in (0.5, 0.75, 0.9))
+def _lr_factor(step: int, steps: int, seconds: float = 0.0, time_budget: float = 0.0) -> float:
+    """The learning-rate factor: halved at 50%, 75% and 90% of the training, which is measured in steps, or in
+    seconds of ``time_budget`` when one is set and comes first."""
+    done = step / steps
+    if time_budget:
+        done = max(done, seconds / time_budget)
+    return 0.5 ** sum(done >= f for f in (0.5, 0.75, 0.9))
 
 
 def validate(model: LIIF, images: list[torch.Tensor], scales=(2, 4), crop: int = 256, device="cpu") -> dict:
@@ -248,7 +255,7 @@ def train_sr(folders, out, config: SRConfig = SRConfig(), train: SRTrainConfig =
             t0 = time.perf_counter()
             low, coords, cells, target = (t.to(device) for t in sampler.batch())
             for group in opt.param_groups:
-                group["lr"] = train.lr * _lr_factor(step, train.steps)
+                group["lr"] = train.lr * _lr_factor(step, train.steps, seconds, train.time_budget)
             loss = (model(low, coords, cells) - target).abs().mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
