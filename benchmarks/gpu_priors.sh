@@ -25,7 +25,7 @@ sr=$!
 timeout 210 python3 -m pytest -q -n 6 -p no:cacheprovider -x -o addopts="--ignore=tests/data" > "$R/pytest.txt" 2>&1
 echo "pytest exit $? after $(( $(date +%s) - start )) s"
 
-python3 benchmarks/functa_emoji.py --data "$D/emoji64" --latents 512 --size 64 --width 256 --depth 8 --batch-size 32 \
+python3 benchmarks/functa_emoji.py --data "$D/emoji64" --latents 512 --size 64 --width 256 --depth 6 --batch-size 32 \
     --lr 1e-4 --steps 1000000 --time-budget 120 --device cuda --out "$R/functa.json" > "$R/functa.log" 2>&1
 echo "functa exit $? after $(( $(date +%s) - start )) s"
 
