@@ -22,7 +22,7 @@ python3 -m inrkit.cli sr train "$D/div2k" "$D/text" "$D/srdefault" --channels 64
     --no-progress --out "$R/sr64" > "$R/sr.log" 2>&1 &
 sr=$!
 
-timeout 210 python3 -m pytest -q -n 6 -p no:cacheprovider -o addopts="--ignore=tests/data" > "$R/pytest.txt" 2>&1
+OMP_NUM_THREADS=2 timeout 300 python3 -m pytest -v -n 8 -p no:cacheprovider -o addopts="--ignore=tests/data" > "$R/pytest.txt" 2>&1
 echo "pytest exit $? after $(( $(date +%s) - start )) s"
 
 python3 benchmarks/functa_emoji.py --data "$D/emoji64" --latents 512 --size 64 --width 256 --depth 6 --batch-size 32 \

@@ -14,7 +14,8 @@ import warnings
 import tyro
 
 from ..errors import InrkitError
-from .bench import BenchImages, Ntk, Tune
+from .bench import BenchCodec, BenchImages, Ntk, Tune
+from .codec import Compress, Decompress
 from .fieldsets import FitMany
 from .functa import Encode, Interpolate
 from .meta import MetaTrain
@@ -25,11 +26,11 @@ from .superres import SrTrain, Upscale
 
 __all__ = ["main", "COMMANDS", "GROUPS"]
 
-COMMANDS = {"fit-many": FitMany, "meta-train": MetaTrain, "encode": Encode, "interpolate": Interpolate,
+COMMANDS = {"compress": Compress, "decompress": Decompress, "fit-many": FitMany, "meta-train": MetaTrain, "encode": Encode, "interpolate": Interpolate,
             "upscale": Upscale, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
             "samples": Samples, "tune": Tune, "ntk": Ntk}
 """The commands that take no kind, by name."""
-GROUPS = {"bench": {"images": BenchImages}, "sr": {"train": SrTrain}}
+GROUPS = {"bench": {"images": BenchImages, "codec": BenchCodec}, "sr": {"train": SrTrain}}
 """Commands with a second word; ``fit`` takes every kind in :data:`inrkit.signals.KINDS`."""
 
 
@@ -68,7 +69,7 @@ def _parse(argv: list[str]):
             print(_usage())
             raise SystemExit(0 if rest else 2)
         if rest[0] not in entries:
-            what = "subcommand" if name == "sr" else "signal kind"
+            what = "signal kind" if name == "fit" else "subcommand"
             raise InrkitError(f"unknown {what} {rest[0]!r} for {name}; expected one of {', '.join(entries)}")
         command = fit_command(entries[rest[0]]) if name == "fit" else entries[rest[0]]
         return tyro.cli(command, args=rest[1:], prog=f"inrkit {name} {rest[0]}")

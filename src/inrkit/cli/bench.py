@@ -7,7 +7,7 @@ from typing import Optional
 
 import tyro
 
-__all__ = ["BenchImages", "Ntk", "Tune"]
+__all__ = ["BenchCodec", "BenchImages", "Ntk", "Tune"]
 
 
 def fit_settings(c) -> dict:
@@ -118,3 +118,30 @@ class Ntk:
             raise InrkitError("points must be at least 4 and width positive")
         paper_figures(self.out, self.points, self.width, self.seed)
         print(f"wrote {self.out}/ntk_regression.png, ntk_spectra.png, ntk_kernels.png, ntk_2d.png, ntk.json")
+
+
+@dataclass
+class BenchCodec:
+    """Compress every image in a folder at each rate; rate against distortion beside JPEG, WebP and AVIF."""
+
+    folder: tyro.conf.Positional[Path]
+    """Folder of images (PNG, JPEG, BMP, TIFF)."""
+    bpp: tuple[float, ...] = (0.25, 0.5, 1.0)
+    """Target rates of the field codec, in bits per pixel."""
+    codecs: tuple[str, ...] = ("jpeg", "webp", "avif")
+    """Classical codecs to compare (Pillow's), each over a sweep of its quality settings."""
+    steps: Optional[int] = None
+    """Optimisation steps per compressed image (default: inrkit compress's)."""
+    limit: int = 0
+    """Use only the first N images (0: all)."""
+    seed: int = 0
+    """Seed of every fit."""
+    out: Path = Path("runs/bench-codec")
+    """Output folder: metrics.json (every image at every rate), rd.md (the table), rd.png (the curves)."""
+
+    def run(self) -> None:
+        from ..codec.bench import bench_codec
+
+        bench_codec(self.folder, self.out, self.bpp, self.codecs, self.steps, self.limit, self.seed)
+        print((self.out / "rd.md").read_text(), end="")
+        print(f"-> {self.out}")

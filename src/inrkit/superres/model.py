@@ -165,12 +165,13 @@ class ImageField(nn.Module):
         alpha = image[..., -1:] if self.channels in (2, 4) else None
         self.register_buffer("alpha", None if alpha is None else alpha.permute(2, 0, 1)[None].contiguous())
         scale, shift = grid if grid is not None else ((1.0, 1.0), (0.0, 0.0))
-        self.register_buffer("grid_scale", torch.as_tensor(scale, dtype=torch.float32).reshape(2))
-        self.register_buffer("grid_shift", torch.as_tensor(shift, dtype=torch.float32).reshape(2))
+        as_buffer = dict(dtype=torch.float32, device=image.device)
+        self.register_buffer("grid_scale", torch.as_tensor(scale, **as_buffer).reshape(2))
+        self.register_buffer("grid_shift", torch.as_tensor(shift, **as_buffer).reshape(2))
         h, w = image.shape[:2]
         default = (2 / (w * self.grid_scale[0].item()), 2 / (h * self.grid_scale[1].item()))  # one image pixel
         self.register_buffer("cell", torch.as_tensor(cell if cell is not None else default,
-                                                     dtype=torch.float32).reshape(1, 2))
+                                                     **as_buffer).reshape(1, 2))
         self._feats = None
         self.config = None  # set by PriorFieldConfig.build: how a checkpoint rebuilds it
 
