@@ -59,6 +59,17 @@ def test_meta_learning_makes_three_steps_fit(trained):
     assert [h["step"] for h in meta["history"]] == [20, 40]
 
 
+def test_a_time_budget_stops_with_a_last_evaluation_and_checkpoint(tmp_path):
+    train = load_dataset("sample:shapes", size=(16, 16), limit=64)
+    val = load_dataset("sample:shapes", size=(16, 16), split="test", limit=8)
+    meta = train_functa(train, val, tmp_path / "f", SMALL, steps=10**6, batch_size=4, eval_every=10**5,
+                        progress=False, device="cpu", time_budget=0.5)
+    assert 0 < meta["steps"] < 10**6 and meta["history"][-1]["step"] == meta["steps"]
+    assert meta["history"][-1]["seconds"] >= 0.5 and load_functa(tmp_path / "f")[2]["steps"] == meta["steps"]
+    with pytest.raises(InrkitError, match="time-budget"):
+        train_functa(train, val, tmp_path / "g", SMALL, steps=5, time_budget=-1, progress=False, device="cpu")
+
+
 def test_resume_continues_a_functa_where_it_stopped(trained, tmp_path, capsys):
     """20 steps, then --resume to 40: the weights of one 40-step run (optimiser and sampler carried on)."""
     folder, whole, _ = trained

@@ -311,6 +311,23 @@ def test_cuda_upscale_matches_the_cpu():
     assert np.abs(cpu.astype(int) - gpu.astype(int)).max() <= 1
 
 
+def test_the_learning_rate_halves_by_steps_or_by_the_time_budget_whichever_comes_first():
+    from inrkit.superres.train import _lr_factor
+
+    assert [_lr_factor(s, 100) for s in (0, 49, 50, 75, 90)] == [1, 1, 0.5, 0.25, 0.125]
+    assert _lr_factor(10, 100, seconds=80, time_budget=100) == 0.25  # 80% of the time, 10% of the steps
+    assert _lr_factor(80, 100, seconds=10, time_budget=100) == 0.25
+    assert _lr_factor(10, 100, seconds=1e6) == 1  # no budget: seconds do not count
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_training_validates_and_writes(folder, tmp_path):
+    """On CUDA the validation's fields hold their grid map on the GPU (it crashed there once)."""
+    index = train_sr([folder], tmp_path / "sr", TINY, SRTrainConfig(steps=2, val_every=1, batch_size=2, patch=16,
+                                                                   device="cuda", progress=False))
+    assert index["steps"] == 2 and len(index["history"]) >= 2 and index["history"][-1]["x2"] > 10
+
+
 def test_fit_image_with_a_prior_fine_tunes_it_and_renders_at_any_size(folder, tmp_path, capsys):
     """--prior: the field is the kept pixels through the shipped prior, trained on them; saved, reloaded and
     rendered like any field. Before any step it is the bench's liif baseline; training lowers its loss."""
