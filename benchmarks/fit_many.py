@@ -51,7 +51,8 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(2)
     d = load_dataset(a.data, split="train", limit=a.count)
-    result = {"count": a.count, "steps": a.steps, "network": f"siren {a.depth}x{a.width}", "lr": a.lr, "device": a.device,
+    result = {"count": a.count, "steps": a.steps, "network": f"siren {a.depth}x{a.width}", "lr": a.lr,
+              "device": a.device,
               "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
 
     t = time.perf_counter()

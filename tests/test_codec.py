@@ -61,7 +61,7 @@ def test_the_file_costs_what_the_entropy_model_says(small):
             ints = torch.round(t.double() * 2.0**e)
             s = PARAM_SCALES[_nearest(PARAM_SCALES, max(float(ints.abs().mean()), 1e-9))]
             bits += float(laplace_bits(ints, torch.zeros(()), torch.tensor(s, dtype=torch.float64)).sum())
-    header = 4 + 14 + 2 * len(network_tensors(f)) + 4 + 4
+    header = 4 + 15 + 2 * len(network_tensors(f)) + 4 + 4
     assert bits / 8 + header - 8 <= len(r.data) <= 1.03 * bits / 8 + header + 16
 
 
@@ -159,6 +159,8 @@ def test_cli_round_trip_and_refusals(tmp_path, small):
     p = _cli("decompress", str(inrz))
     assert p.returncode == 0, p.stderr
     assert np.array_equal(iio.imread(tmp_path / "photo.png"), decode(read_stream(inrz.read_bytes())))
+    p = _cli("info", str(inrz))
+    assert p.returncode == 0 and "96x96, RGB" in p.stdout and f"{inrz.stat().st_size:,} bytes" in p.stdout, p.stdout
     p = _cli("decompress", str(inrz), "--scale", "2.5", "--out", str(tmp_path / "big.png"))
     assert p.returncode == 0 and iio.imread(tmp_path / "big.png").shape == (240, 240, 3)
 

@@ -123,3 +123,11 @@ def test_cli_ntk_writes_figures(tmp_path):
 
     r = json.loads((tmp_path / "ntk.json").read_text())
     assert r["no mapping"]["test_psnr"] < max(v["test_psnr"] for v in r.values())
+
+
+def test_cli_ntk_bad_options_are_one_sentence(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from inrkit.cli import main
+
+    assert main(["ntk", "--out", str(tmp_path), "--points", "2"]) == 2
+    assert "points must be at least 4" in capsys.readouterr().err and not any(tmp_path.iterdir())

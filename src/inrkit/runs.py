@@ -15,7 +15,6 @@ Examples:
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re

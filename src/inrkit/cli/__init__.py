@@ -26,9 +26,9 @@ from .superres import SrTrain, Upscale
 
 __all__ = ["main", "COMMANDS", "GROUPS"]
 
-COMMANDS = {"compress": Compress, "decompress": Decompress, "fit-many": FitMany, "meta-train": MetaTrain, "encode": Encode, "interpolate": Interpolate,
-            "upscale": Upscale, "render": Render, "mesh": Mesh, "eval": Eval, "info": Info, "presets": Presets,
-            "samples": Samples, "tune": Tune, "ntk": Ntk}
+COMMANDS = {"compress": Compress, "decompress": Decompress, "fit-many": FitMany, "meta-train": MetaTrain,
+            "encode": Encode, "interpolate": Interpolate, "upscale": Upscale, "render": Render, "mesh": Mesh,
+            "eval": Eval, "info": Info, "presets": Presets, "samples": Samples, "tune": Tune, "ntk": Ntk}
 """The commands that take no kind, by name."""
 GROUPS = {"bench": {"images": BenchImages, "codec": BenchCodec}, "sr": {"train": SrTrain}}
 """Commands with a second word; ``fit`` takes every kind in :data:`inrkit.signals.KINDS`."""

@@ -108,6 +108,8 @@ class Ntk:
     """Seed of the signal, the features and the network."""
 
     def run(self) -> None:
+        from ..errors import InrkitError
+
         try:
             import matplotlib  # noqa: F401
         except ImportError:

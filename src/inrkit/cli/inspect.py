@@ -18,7 +18,7 @@ class Info:
     """Print what a checkpoint holds."""
 
     checkpoint: tyro.conf.Positional[Path]
-    """Folder written by `inrkit fit` (or fit-many, encode, sr train)."""
+    """Folder written by `inrkit fit` (or fit-many, encode, sr train), or a .inrz file from `inrkit compress`."""
     json: bool = False
     """Print field.json as it is."""
 
@@ -31,6 +31,10 @@ class Info:
         if is_fieldset(self.checkpoint):
             rows = describe_fieldset(Path(self.checkpoint))
             return _table(str(self.checkpoint), rows)
+        if Path(self.checkpoint).suffix.lower() == ".inrz" and Path(self.checkpoint).is_file():
+            from ..codec import describe_inrz
+
+            return _table(str(self.checkpoint), describe_inrz(Path(self.checkpoint)))
         if (Path(self.checkpoint) / "sr.json").is_file():
             from ..superres.train import describe_sr
 

@@ -9,11 +9,12 @@ and :func:`decode` need nothing of the training and unpickle nothing.
 
 - :func:`compress` (``inrkit compress IMAGE --bpp B | --quality Q``);
 - :func:`read_stream`, :func:`decode` (``inrkit decompress FILE [--scale K | --size WxH]``);
-- :mod:`inrkit.codec.bench` (``inrkit bench codec FOLDER``): rate against distortion beside JPEG, WebP and AVIF.
+- :mod:`inrkit.codec.bench` (``inrkit bench codec FOLDER``): rate against distortion beside JPEG, WebP
+  and AVIF.
 """
-from .bitstream import FORMAT, MAGIC, read_stream, write_stream
+from .bitstream import FORMAT, MAGIC, describe_inrz, read_stream, write_stream
 from .encode import CompressConfig, Compressed, compress, decode, lambda_for_quality
 from .model import CodecConfig, CodecField
 
 __all__ = ["FORMAT", "MAGIC", "CodecConfig", "CodecField", "CompressConfig", "Compressed", "compress", "decode",
-           "lambda_for_quality", "read_stream", "write_stream"]
+           "describe_inrz", "lambda_for_quality", "read_stream", "write_stream"]

@@ -174,10 +174,11 @@ def _table(summary, bpps) -> str:
              "|---|" + "---|" * (len(bpps) + 1)]
     for name, values in summary["psnr_at"].items():
         bd = summary["bd_rate_percent"].get(name)
-        lines.append(f"| {name} | " + " | ".join(fmt(v) for v in values) + f" | {fmt(bd)}{'' if bd is None else ' %'} |")
+        bd_text = "–" if bd is None else f"{bd:+.1f} %"
+        lines.append(f"| {name} | " + " | ".join(fmt(v) for v in values) + f" | {bd_text} |")
     lines += ["", "PSNR in dB (RGB, 8 bit), mean over the images, interpolated in log-bpp at each rate; inrkit's "
-              f"median encode {summary['encode_seconds_median']:.1f} s, decode {summary['decode_seconds_median']:.2f} s "
-              "per image."]
+              f"median encode {summary['encode_seconds_median']:.1f} s, decode "
+              f"{summary['decode_seconds_median']:.2f} s per image."]
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,7 @@ Layout (little-endian)::
 
     "INRZ"  u8 format version
     u32 height, u32 width, u8 channels
-    u8 levels, u8 synthesis width, u8 synthesis layers, u8 entropy-model width
+    u8 levels, u8 synthesis width, u8 synthesis layers, u8 entropy-model width, u8 upsampling (0 bilinear, 1 bicubic)
     per network tensor (the synthesis's, then the entropy model's, weights then bias of each layer):
         u8 quantisation exponent e (the tensor is integers times 2^-e), u8 index of its Laplace scale
     u32 number of 32-bit words, the words (constriction's range coder)
@@ -28,10 +28,10 @@ import numpy as np
 import torch
 
 from ..errors import InrkitError
-from .model import LATENT_MAX, SCALE_MAX, SCALE_MIN, CodecConfig, CodecField
+from .model import LATENT_MAX, SCALE_MAX, SCALE_MIN, UPSAMPLING, CodecConfig, CodecField
 
 __all__ = ["MAGIC", "FORMAT", "write_stream", "read_stream", "network_tensors", "quantise_network",
-           "MAX_EXPONENT"]
+           "MAX_EXPONENT", "describe_inrz"]
 
 MAGIC = b"INRZ"
 FORMAT = 1
@@ -39,6 +39,7 @@ MAX_EXPONENT = 24
 _PARAM_LIMIT = 1 << 15  # network integers lie in [-2^15, 2^15]
 _MEAN_GRID = 16
 _TABLE = 64
+_HEAD = "<BIIB5B"
 
 
 def _table(lo: float, hi: float) -> np.ndarray:
@@ -109,8 +110,8 @@ def write_stream(field: CodecField, exponents: list[int]) -> bytes:
     if len(exponents) != len(tensors) or not all(0 <= e <= MAX_EXPONENT for e in exponents):
         raise ValueError("one exponent in [0, 24] per network tensor")
     encoder = constriction.stream.queue.RangeEncoder()
-    header = [MAGIC, struct.pack("<BIIB4B", FORMAT, field.height, field.width, field.channels, c.levels, c.width,
-                                 c.layers, c.context)]
+    header = [MAGIC, struct.pack(_HEAD, FORMAT, field.height, field.width, field.channels, c.levels, c.width,
+                                 c.layers, c.context, UPSAMPLING.index(c.upsampling))]
     for t, e in zip(tensors, exponents):
         ints = np.round(t.detach().double().numpy().reshape(-1) * 2.0**e).astype(np.int32)
         s = int(_nearest(PARAM_SCALES, max(float(np.abs(ints).mean()), 1e-9)))
@@ -137,20 +138,22 @@ def read_stream(data: bytes, name: str = "the file") -> CodecField:
 
     if len(data) < 4 or data[:4] != MAGIC:
         raise InrkitError(f"{name} is not an inrkit compressed image (no INRZ signature)")
-    if len(data) < 4 + struct.calcsize("<BIIB4B") + 8:
+    if len(data) < 4 + struct.calcsize(_HEAD) + 8:
         raise InrkitError(f"{name} is truncated (a complete .inrz file is longer)")
     body, (crc,) = data[:-4], struct.unpack("<I", data[-4:])
     if zlib.crc32(body) != crc:
         raise InrkitError(f"{name} is truncated or corrupted (its checksum does not match)")
-    version, height, width, channels, *arch = struct.unpack_from("<BIIB4B", data, 4)
+    version, height, width, channels, *arch, upsampling = struct.unpack_from(_HEAD, data, 4)
     if version != FORMAT:
         raise InrkitError(f"{name} is in .inrz format {version}; this inrkit reads format {FORMAT} (upgrade inrkit)")
     try:
-        field = CodecField(CodecConfig(*arch), height, width, channels)
+        if upsampling >= len(UPSAMPLING):
+            raise InrkitError(f"upsampling {upsampling} is not one of 0 to {len(UPSAMPLING) - 1}")
+        field = CodecField(CodecConfig(*arch, UPSAMPLING[upsampling]), height, width, channels)
     except InrkitError as e:
         raise InrkitError(f"{name} describes an impossible image: {e}") from None
     tensors = network_tensors(field)
-    at = 4 + struct.calcsize("<BIIB4B")
+    at = 4 + struct.calcsize(_HEAD)
     if len(body) < at + 2 * len(tensors) + 4:
         raise InrkitError(f"{name} is truncated or corrupted (its header is cut short)")
     params = [struct.unpack_from("<BB", data, at + 2 * k) for k in range(len(tensors))]
@@ -174,3 +177,19 @@ def read_stream(data: bytes, name: str = "the file") -> CodecField:
 
         _latent_passes(field, latents, code)
     return field
+
+
+def describe_inrz(path) -> list[tuple[str, str]]:
+    """``(label, value)`` rows that describe a ``.inrz`` file (for ``inrkit info``); a bad file is one sentence."""
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    f = read_stream(data, repr(str(path)))
+    c = f.config
+    latents = sum(g.numel() for g in f.latents)
+    params = sum(t.numel() for t in network_tensors(f))
+    return [("format", f"inrkit compressed image (.inrz format {FORMAT})"),
+            ("image", f"{f.width}x{f.height}, {'grey' if f.channels == 1 else 'RGB'}"),
+            ("size", f"{len(data):,} bytes, {len(data) * 8 / (f.width * f.height):.4f} bits per pixel"),
+            ("latents", f"{c.levels} grids, {latents:,} integers, {c.upsampling} between cells"),
+            ("networks", f"synthesis {c.layers}x{c.width}, entropy model 2x{c.context}: {params:,} parameters")]

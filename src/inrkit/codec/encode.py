@@ -127,6 +127,7 @@ def compress(image: np.ndarray, cfg: CompressConfig = CompressConfig(), progress
                             {"params": networks, "lr": cfg.lr, "base": cfg.lr}])
     noisy_steps = round(cfg.noise_fraction * cfg.steps)
     bar = Bar("compressing", total=cfg.steps, enabled=progress)
+    smoothed = 0.0  # the rate, averaged over the last steps
     try:
         for step in range(cfg.steps):
             for g in opt.param_groups:

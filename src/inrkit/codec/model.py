@@ -30,6 +30,8 @@ LATENT_MAX = 255
 """Latents are integers in ``[-LATENT_MAX, LATENT_MAX]``."""
 SCALE_MIN, SCALE_MAX = 0.05, 64.0
 """The entropy model's Laplace scales are clamped to this range (and indexed in a table of it in the file)."""
+UPSAMPLING = ("bilinear", "bicubic")
+"""How the latent grids may be interpolated (the file records the index)."""
 _CONTEXT_IN = 9 + 4 + 1  # parent 3x3, four checkerboard neighbours, first-pass flag
 
 
@@ -45,12 +47,16 @@ class CodecConfig:
     """Hidden layers of the synthesis network."""
     context: int = 16
     """Width of the entropy model's two hidden layers."""
+    upsampling: str = "bilinear"
+    """How the grids are read between their cells: bilinear or bicubic (smoother, a little slower)."""
 
     def __post_init__(self):
         for name, hi in (("levels", 12), ("width", 255), ("layers", 8), ("context", 255)):
             v = getattr(self, name)
             if not isinstance(v, int) or not 1 <= v <= hi:
                 raise InrkitError(f"{name} must be a whole number from 1 to {hi}, got {v!r}")
+        if self.upsampling not in UPSAMPLING:
+            raise InrkitError(f"upsampling must be one of {', '.join(UPSAMPLING)}, got {self.upsampling!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,10 +131,11 @@ class CodecField(nn.Module):
 
     # ---- the field ----
     def features(self, x: torch.Tensor, latents=None) -> torch.Tensor:
-        """``(N, 2)`` points -> ``(N, levels)`` interpolated latents (bilinear, clamped at the border)."""
+        """``(N, 2)`` points -> ``(N, levels)`` interpolated latents (bilinear or bicubic, clamped at the border)."""
         grid = x.reshape(1, 1, -1, 2).to(self.latents[0].dtype)
         grids = self.latents if latents is None else latents
-        return torch.cat([F.grid_sample(g, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        mode = self.config.upsampling
+        return torch.cat([F.grid_sample(g, grid, mode=mode, padding_mode="border", align_corners=False)
                           .reshape(1, -1) for g in grids]).T
 
     def forward(self, x: torch.Tensor, latents=None) -> torch.Tensor:
