@@ -23,12 +23,13 @@ from .fit import fit_command
 from .inspect import Info, Presets, Samples
 from .outputs import Eval, Mesh, Render
 from .superres import SrTrain, Upscale
+from .view import View
 
 __all__ = ["main", "COMMANDS", "GROUPS"]
 
 COMMANDS = {"compress": Compress, "decompress": Decompress, "fit-many": FitMany, "meta-train": MetaTrain,
             "encode": Encode, "interpolate": Interpolate, "upscale": Upscale, "render": Render, "mesh": Mesh,
-            "eval": Eval, "info": Info, "presets": Presets, "samples": Samples, "tune": Tune, "ntk": Ntk}
+            "eval": Eval, "info": Info, "presets": Presets, "samples": Samples, "tune": Tune, "ntk": Ntk, "view": View}
 """The commands that take no kind, by name."""
 GROUPS = {"bench": {"images": BenchImages, "codec": BenchCodec}, "sr": {"train": SrTrain}}
 """Commands with a second word; ``fit`` takes every kind in :data:`inrkit.signals.KINDS`."""

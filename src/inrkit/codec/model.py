@@ -111,7 +111,8 @@ def laplace_bits(y: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> to
 class CodecField(nn.Module):
     """Latent grids, synthesis and entropy model of one image; ``forward(x)`` is the field (``x`` in ``[-1, 1]^2``).
 
-    ``meta`` describes it like a fitted field's (kind ``image``), so :func:`inrkit.render` samples it at any size.
+    ``meta`` describes it like a checkpoint's (a ``signal`` of kind ``image``), so :func:`inrkit.render` samples it
+    at any size and region.
     """
 
     def __init__(self, config: CodecConfig, height: int, width: int, channels: int = 3):
@@ -126,8 +127,8 @@ class CodecField(nn.Module):
         with torch.no_grad():  # start every latent's prediction at mean 0, scale 1
             self.entropy[-1].weight.mul_(0.1)
             self.entropy[-1].bias.zero_()
-        self.meta = {"kind": "image", "image_shape": [height, width, channels], "field": "codec",
-                     "config": config.to_dict()}
+        self.meta = {"signal": {"kind": "image", "shape": [height, width, channels], "value_range": [0.0, 1.0],
+                                "source": "a compressed image (.inrz)"}, "field": {"type": "codec", **config.to_dict()}}
 
     # ---- the field ----
     def features(self, x: torch.Tensor, latents=None) -> torch.Tensor:

@@ -1,0 +1,65 @@
+"""``inrkit view``: serve the viewer for a folder of fields."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import tyro
+
+__all__ = ["View"]
+
+
+@dataclass
+class View:
+    """Explore the image fields in a folder in the browser, zooming far past their training resolution."""
+
+    folder: tyro.conf.Positional[Path]
+    """A checkpoint folder, a folder of runs, or a folder holding .inrz files; nothing outside it is served."""
+    host: str = "127.0.0.1"
+    """Address to listen on (the default serves this machine only; 0.0.0.0 serves the network)."""
+    port: int = 8000
+    """Port to listen on."""
+    max_zoom: float = 16.0
+    """How far past the training resolution the view zooms."""
+
+    def run(self) -> None:
+        import math
+
+        from ..errors import InrkitError
+
+        try:
+            import uvicorn
+
+            from ..viewer import find_fields, make_app
+        except ImportError as e:
+            raise InrkitError(f"inrkit view needs the viewer's packages ({e.name} is missing): "
+                              "pip install 'inrkit[view]'") from None
+        if not self.folder.is_dir():
+            raise InrkitError(f"{str(self.folder)!r} is not a folder")
+        if not (math.isfinite(self.max_zoom) and 1 <= self.max_zoom <= 1024):
+            raise InrkitError(f"max-zoom must be from 1 to 1024, got {self.max_zoom}")
+        if not 0 <= self.port <= 65535:
+            raise InrkitError(f"port must be from 0 to 65535, got {self.port}")
+        _check_free(self.host, self.port)
+        found = find_fields(self.folder)
+        print(f"{len(found)} image field(s) under {self.folder}; open http://{self.host}:{self.port}/ "
+              "(Ctrl-C stops the server)", flush=True)
+        try:
+            uvicorn.run(make_app(self.folder, self.max_zoom), host=self.host, port=self.port, log_level="warning")
+        except OSError as e:  # the port is taken, the address is not this machine's
+            raise InrkitError(f"cannot listen on {self.host}:{self.port}: {e.strerror or e}") from None
+
+
+def _check_free(host: str, port: int) -> None:
+    """One sentence now, rather than uvicorn's log line later, when ``host:port`` cannot be listened on."""
+    import socket
+
+    from ..errors import InrkitError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        raise InrkitError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host") from None

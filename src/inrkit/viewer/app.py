@@ -1,0 +1,239 @@
+"""The viewer's web app: a page per field, and tiles rendered from the field on demand at any zoom.
+
+An ASGI app (Starlette), served by uvicorn on localhost by ``inrkit view DIR``. It only uses the public
+API: :func:`inrkit.load` (or :func:`inrkit.codec.read_stream` for a ``.inrz`` file) and
+:func:`inrkit.render` of a region at a size, so a tile is exactly what ``inrkit render --region``
+gives for the same rectangle. It serves nothing but the folder it was given: a field is named by its
+path relative to that folder, and a path that leaves it (``..``, an absolute path, a symbolic link
+pointing out) is answered 404.
+
+Tiles follow OpenSeadragon's pyramid: the image is ``max_zoom`` times the field's training size at the
+deepest level, each level half the one above, cut into 256-pixel tiles.
+"""
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["make_app", "find_fields", "TILE", "MAX_EXPORT_PIXELS", "tile_region"]
+
+TILE = 256
+"""Side of a tile, in pixels."""
+MAX_EXPORT_PIXELS = 1 << 24
+"""The largest region export (16.8 million pixels, 4096x4096)."""
+_STATIC = Path(__file__).parent / "static"
+_SKIP = {".git", "__pycache__", ".venv", "node_modules"}
+
+
+def find_fields(root: Path, depth: int = 4) -> list[dict]:
+    """Image fields under ``root`` (checkpoint folders of kind image, and ``.inrz`` files), as
+    ``{"id", "kind", "width", "height"}`` with ``id`` the path relative to ``root`` ("." for root itself)."""
+    import json
+
+    root = root.resolve()
+    found = []
+
+    def visit(folder: Path, level: int):
+        meta_file = folder / "field.json"
+        if meta_file.is_file():
+            try:
+                meta = json.loads(meta_file.read_text())
+                kind, shape = meta.get("signal", {}).get("kind"), meta.get("signal", {}).get("shape")
+            except (OSError, ValueError):
+                kind, shape = None, None
+            if kind == "image" and shape:
+                found.append({"id": folder.relative_to(root).as_posix(), "kind": "image", "height": int(shape[0]),
+                              "width": int(shape[1])})
+        if level >= depth:
+            return
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return
+        for p in entries:
+            if p.name in _SKIP or p.name.startswith("."):
+                continue
+            if p.is_symlink() and not _inside(p.resolve(), root):
+                continue
+            if p.is_dir():
+                visit(p, level + 1)
+            elif p.suffix.lower() == ".inrz" and p.is_file():
+                found.append({"id": p.relative_to(root).as_posix(), "kind": "image", **_inrz_size(p)})
+
+    visit(root, 0)
+    return found
+
+
+def _inrz_size(path: Path) -> dict:
+    import struct
+
+    try:
+        head = path.read_bytes()[:13]
+        _, h, w = struct.unpack_from("<BII", head, 4)
+        return {"height": h, "width": w}
+    except (OSError, struct.error):
+        return {"height": 0, "width": 0}
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def tile_region(width: int, height: int, max_zoom: float, level: int, x: int, y: int):
+    """The field rectangle ``((x0, y0), (x1, y1))`` in ``[-1, 1]`` and the pixel size ``(w, h)`` of tile
+    ``(x, y)`` at pyramid ``level`` (OpenSeadragon's: the deepest level is the full virtual image of
+    ``max_zoom`` times the field's size, each level above half of it); None when the tile does not exist.
+
+    >>> tile_region(512, 256, 1.0, 9, 1, 0)  # 512x256 at level 9 (full size): the right half
+    (((0.0, -1.0), (1.0, 1.0)), (256, 256))
+    """
+    vw, vh = width * max_zoom, height * max_zoom
+    top = max_level(width, height, max_zoom)
+    if not 0 <= level <= top:
+        return None
+    scale = 0.5 ** (top - level)
+    lw, lh = vw * scale, vh * scale  # the level's size in pixels (fractional, as OpenSeadragon has it)
+    if x < 0 or y < 0 or x * TILE >= lw or y * TILE >= lh:
+        return None
+    px1, py1 = min((x + 1) * TILE, lw), min((y + 1) * TILE, lh)
+    w, h = max(1, math.ceil(px1 - x * TILE - 1e-9)), max(1, math.ceil(py1 - y * TILE - 1e-9))
+    return ((-1 + 2 * x * TILE / lw, -1 + 2 * y * TILE / lh), (-1 + 2 * px1 / lw, -1 + 2 * py1 / lh)), (w, h)
+
+
+def max_level(width: int, height: int, max_zoom: float) -> int:
+    """OpenSeadragon's deepest level for an image of ``max_zoom`` times ``width x height``."""
+    return math.ceil(math.log2(max(width * max_zoom, height * max_zoom, 1)))
+
+
+class _Fields:
+    """Loaded fields by path, the most recent few kept (a field is loaded once, not per tile)."""
+
+    def __init__(self, keep: int = 8):
+        self.keep, self.items, self.lock = keep, OrderedDict(), threading.Lock()
+
+    def get(self, path: Path):
+        key = (str(path), path.stat().st_mtime_ns)
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        if path.suffix.lower() == ".inrz":
+            from ..codec import read_stream
+
+            field = read_stream(path.read_bytes(), repr(path.name))
+        else:
+            from ..checkpoint import load
+
+            field = load(path)
+        with self.lock:
+            self.items[key] = field
+            while len(self.items) > self.keep:
+                self.items.popitem(last=False)
+        return field
+
+
+def _png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        a = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def render_region(field, region, size) -> np.ndarray:
+    """``inrkit.render`` of an image field's ``region`` at ``size = (w, h)``: what a tile shows."""
+    from ..outputs import render
+
+    return render(field, size=size, region=region, progress=False)
+
+
+def make_app(root, max_zoom: float = 16.0):
+    """The viewer for the fields under folder ``root`` (an ASGI app)."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    root = Path(root).resolve()
+    fields = _Fields()
+
+    def resolve(name: str) -> Path:
+        """The field at ``name`` relative to root, or 404 (also for anything outside root)."""
+        if name.startswith(("/", "\\")) or ":" in name or "\x00" in name:
+            raise HTTPException(404, "no such field")
+        path = (root / name).resolve()
+        if not _inside(path, root) or not path.exists():
+            raise HTTPException(404, "no such field")
+        if not ((path.is_dir() and (path / "field.json").is_file()) or
+                (path.is_file() and path.suffix.lower() == ".inrz")):
+            raise HTTPException(404, "no such field")
+        return path
+
+    def describe(path: Path) -> dict:
+        field = fields.get(path)
+        signal = getattr(field, "meta", {}).get("signal", {})
+        shape = signal.get("shape")
+        if signal.get("kind") != "image" or not shape:
+            raise HTTPException(404, "the viewer shows image fields")
+        h, w = int(shape[0]), int(shape[1])
+        return {"width": w, "height": h, "channels": int(shape[2]) if len(shape) > 2 else 1, "max_zoom": max_zoom,
+                "tile_size": TILE, "max_level": max_level(w, h, max_zoom), "virtual_width": w * max_zoom,
+                "virtual_height": h * max_zoom}
+
+    async def index(request):
+        return FileResponse(_STATIC / "index.html")
+
+    async def list_fields(request):
+        return JSONResponse({"root": root.name, "fields": await run_in_threadpool(find_fields, root)})
+
+    async def info(request):
+        path = resolve(request.path_params["name"])
+        return JSONResponse({"id": request.path_params["name"], **await run_in_threadpool(describe, path)})
+
+    async def tile(request):
+        p = request.path_params
+        path = resolve(p["name"])
+        d = await run_in_threadpool(describe, path)
+        found = tile_region(d["width"], d["height"], max_zoom, p["level"], p["x"], p["y"])
+        if found is None:
+            raise HTTPException(400, f"no tile {p['x']},{p['y']} at level {p['level']} (levels 0 to {d['max_level']})")
+        region, size = found
+        image = await run_in_threadpool(render_region, fields.get(path), region, size)
+        return Response(await run_in_threadpool(_png, image), media_type="image/png",
+                        headers={"Cache-Control": "max-age=3600"})
+
+    async def export(request):
+        path = resolve(request.path_params["name"])
+        q = request.query_params
+        try:
+            x0, y0, x1, y1 = (float(q.get(k, d)) for k, d in (("x0", -1), ("y0", -1), ("x1", 1), ("y1", 1)))
+            w, h = int(q["w"]), int(q["h"])
+        except (KeyError, ValueError):
+            raise HTTPException(400, "give w and h (pixels) and optionally x0, y0, x1, y1 in [-1, 1]") from None
+        if not all(math.isfinite(v) and -1 <= v <= 1 for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
+            raise HTTPException(400, "the region must lie in [-1, 1] with x0 < x1 and y0 < y1")
+        if w < 1 or h < 1 or w * h > MAX_EXPORT_PIXELS:
+            raise HTTPException(400, f"an export has 1 to {MAX_EXPORT_PIXELS:,} pixels, not {w}x{h}")
+        await run_in_threadpool(describe, path)
+        image = await run_in_threadpool(render_region, fields.get(path), ((x0, y0), (x1, y1)), (w, h))
+        return Response(await run_in_threadpool(_png, image), media_type="image/png",
+                        headers={"Content-Disposition": f'attachment; filename="region_{w}x{h}.png"'})
+
+    routes = [Route("/", index), Route("/api/fields", list_fields),
+              Route("/api/info/{name:path}", info),
+              Route("/api/tile/{level:int}/{x:int}/{y:int}/{name:path}", tile),
+              Route("/api/export/{name:path}", export),
+              Mount("/static", StaticFiles(directory=_STATIC), name="static")]
+    return Starlette(routes=routes)
