@@ -146,3 +146,45 @@ def test_view_refuses_bad_options_in_one_sentence(tmp_path, capsys):
         port = taken.getsockname()[1]
         assert main(["view", str(tmp_path), "--port", str(port)]) == 2
         assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_a_fit_reports_its_progress_for_the_viewer(tmp_path):
+    """progress.json: the history at every evaluation, done at the end; served at /api/progress."""
+    import json
+
+    assert main(["fit", "image", "sample:camera", "--size", "32x32", "--steps", "30", "--eval-every", "10",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    progress = json.loads((tmp_path / "run" / "progress.json").read_text())
+    assert progress["done"] and progress["step"] == 30 and [h["step"] for h in progress["history"]] == [10, 20, 30]
+    assert progress["kind"] == "image" and progress["shape"][:2] == [32, 32] and progress["metric"] == "psnr"
+    client = TestClient(make_app(tmp_path))
+    assert client.get("/api/progress/run").json() == progress
+    assert client.get("/api/info/run").json()["step"] == 30
+    assert client.get("/api/progress/nothing").status_code == 404
+
+
+def test_a_run_without_a_checkpoint_yet_is_listed_as_training(tmp_path):
+    import json
+
+    (tmp_path / "starting").mkdir()
+    (tmp_path / "starting" / "progress.json").write_text(json.dumps(
+        {"kind": "image", "shape": [40, 50, 3], "step": 10, "steps": 100, "seconds": 1.0, "metric": "psnr",
+         "history": [{"step": 10, "seconds": 1.0, "psnr": 20.0, "loss": 0.01}], "done": False}))
+    client = TestClient(make_app(tmp_path))
+    (entry,) = client.get("/api/fields").json()["fields"]
+    assert entry == {"id": "starting", "kind": "image", "height": 40, "width": 50, "training": True,
+                     "checkpoint": False}
+    assert client.get("/api/info/starting").status_code == 404  # no picture until the first checkpoint
+    assert client.get("/api/progress/starting").json()["step"] == 10
+
+
+def test_fit_view_refuses_a_taken_port_before_fitting(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["fit", "image", "sample:camera", "--size", "16x16", "--steps", "5", "--view", "--view-port",
+                     str(port), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -85,3 +85,31 @@ def test_the_page_draws_the_field_and_zooms_into_it_without_console_errors(serve
     assert zoom == pytest.approx(16, rel=0.05)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_the_live_curve_gains_points_while_a_fit_runs(tmp_path, browser):
+    """fit --view's page: the chart follows the run's evaluations as they come, and the picture appears."""
+    from inrkit.cli import main
+    from inrkit.viewer import serve_in_background
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server, thread = serve_in_background(tmp_path, port=port)
+    fit = threading.Thread(target=main, args=(["fit", "image", "sample:camera", "--size", "64x64", "--steps", "600",
+                                               "--eval-every", "20", "--checkpoint-every", "100", "--out",
+                                               str(tmp_path / "live"), "--no-progress"],))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        fit.start()
+        first = _wait(browser, "return window.liveHistoryLength >= 2 ? window.liveHistoryLength : 0", 60)
+        later = _wait(browser, f"return window.liveHistoryLength > {first} + 2 ? window.liveHistoryLength : 0", 60)
+        assert later > first
+        _wait(browser, "return window.viewer && window.viewer.world.getItemCount() === 1", 60)  # a checkpoint came
+        assert "step" in browser.find_element("id", "status").text
+        fit.join()
+        _wait(browser, "return document.getElementById('status').textContent.startsWith('done: step 600')", 15)
+    finally:
+        fit.join()
+        server.should_exit = True
+        thread.join(5)

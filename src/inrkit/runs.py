@@ -35,7 +35,8 @@ LATEST = "latest"
 
 # What a fit (and render, eval and mesh into the run folder) writes: removed before --overwrite refits.
 RUN_FILES = (
-    "field.safetensors", "field.json", "metrics.json", "history.csv", "train_state.pt", "occupancy.safetensors",
+    "field.safetensors", "field.json", "metrics.json", "history.csv", "progress.json", "train_state.pt",
+    "occupancy.safetensors",
     "training.png", "comparison.png", "slices.png", "fbp.png", "zero_filled.*", "reconstruction.*", "mesh.ply",
     "mesh_*.*", "render_*", "eval_*", "test_views",
 )
@@ -165,6 +166,11 @@ class RunOptions:
     prior: Optional[Path] = None
     """Images: start from a super-resolution prior (a folder `inrkit sr train` wrote, or default: the shipped
     one): the field is the image's training pixels through it, fine-tuned on them (Adam 2e-5 unless --lr)."""
+    view: bool = False
+    """Images: watch the fit in the browser (`inrkit view` on the run folder at http://127.0.0.1:--view-port/):
+    the curves at each evaluation, the picture at each checkpoint; it stays up after the fit until Ctrl-C."""
+    view_port: int = 8000
+    """Port of --view (on 127.0.0.1)."""
 
 
 def _source_name(options) -> str:
@@ -236,6 +242,8 @@ def fit_run(kind, options, config, run: RunOptions):
         if previous is not None and previous.get("signal", {}).get("kind") == kind.name and not previous.get("prior"):
             name = previous.get("preset", name)  # the run's recipe (a different --preset is refused)
         signal = kind.load(options, config.seed, get_preset(name, kind.name))
+        if run.view:
+            _start_viewer(kind.name, out, run.view_port)
         return _fit(kind, signal, name, config, run, out, previous), signal, out
     except BaseException:
         if new_folder and out.is_dir() and not any(out.iterdir()):
@@ -245,6 +253,19 @@ def fit_run(kind, options, config, run: RunOptions):
             elif latest.is_symlink():
                 latest.unlink()
         raise
+
+
+def _start_viewer(kind: str, out: Path, port: int) -> None:
+    """``--view``: serve the viewer on the run folder from a background thread, before the fit starts."""
+    if kind != "image":
+        raise InrkitError(f"--view shows image fits so far, not {kind} fits")
+    try:
+        from .viewer import serve_in_background
+    except ImportError as e:
+        raise InrkitError(f"--view needs the viewer's packages ({e.name} is missing): pip install 'inrkit[view]'") \
+            from None
+    serve_in_background(out, "127.0.0.1", port)
+    print(f"watch the fit at http://127.0.0.1:{port}/", flush=True)
 
 
 def _fit(kind, signal, name: str, config, run: RunOptions, out: Path, previous: dict | None):

@@ -39,6 +39,9 @@ from .threads import ThreadGovernor
 
 __all__ = ["FitConfig", "FitResult", "OptimConfig", "fit", "make_field", "pick_device"]
 
+PROGRESS = "progress.json"
+"""What a fit writes at each evaluation when it has an output folder: step, history, done."""
+
 
 @dataclass
 class OptimConfig:
@@ -249,6 +252,14 @@ def fit(
                "threads": used if used is not None else (threads.threads if threads else None)}
         save_checkpoint(out_dir, field, {**run_meta, "step": step, "run": run}, train_state)
 
+    shape = (run_meta.get("signal") or {}).get("shape")
+
+    def report(done: bool = False):
+        """``progress.json``: the history so far, for a viewer watching the run (``inrkit view``, ``--view``)."""
+        write_json(out_dir / PROGRESS, {"kind": signal.kind, "shape": shape, "step": step, "steps": cfg.steps,
+                                        "seconds": round(seconds, 3), "time_budget": cfg.time_budget,
+                                        "metric": metric, "history": history, "done": done})
+
     if out_dir is not None:
         output_folder(out_dir)
 
@@ -295,6 +306,8 @@ def fit(
                 _, m = evaluate(full=False)
                 last_metric = m[metric]
                 history.append({"step": step, "seconds": round(seconds, 4), metric: m[metric], "loss": loss_value})
+                if out_dir is not None:
+                    report()
             if out_dir is not None and cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not done:
                 checkpoint()
             progress.update(step, seconds, last_metric, loss_value)
@@ -341,6 +354,7 @@ def fit(
 
                 training_curve(history, metric, out_dir / "training.png")
                 signal.save(out_dir / signal.output_name, pred)
+                report(done=True)
     return FitResult(field, history, metrics, pred)
 
 

@@ -32,6 +32,16 @@ def fit_command(kind) -> type:
 
         result, signal, out = fit_run(kind, self.signal, self.train, self.run_options)
         print(f"{kind.summary(result.metrics, self.signal, signal)} -> {out}")
+        if self.run_options.view:  # the viewer's thread serves on until Ctrl-C
+            import time
+
+            print(f"the viewer stays up at http://127.0.0.1:{self.run_options.view_port}/ (Ctrl-C stops it)",
+                  flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
 
     cls = make_dataclass(
         f"Fit{kind.name.title().replace('-', '')}",

@@ -30,7 +30,7 @@ class View:
         try:
             import uvicorn
 
-            from ..viewer import find_fields, make_app
+            from ..viewer import check_free, find_fields, make_app
         except ImportError as e:
             raise InrkitError(f"inrkit view needs the viewer's packages ({e.name} is missing): "
                               "pip install 'inrkit[view]'") from None
@@ -40,7 +40,7 @@ class View:
             raise InrkitError(f"max-zoom must be from 1 to 1024, got {self.max_zoom}")
         if not 0 <= self.port <= 65535:
             raise InrkitError(f"port must be from 0 to 65535, got {self.port}")
-        _check_free(self.host, self.port)
+        check_free(self.host, self.port)
         found = find_fields(self.folder)
         print(f"{len(found)} image field(s) under {self.folder}; open http://{self.host}:{self.port}/ "
               "(Ctrl-C stops the server)", flush=True)
@@ -49,17 +49,3 @@ class View:
         except OSError as e:  # the port is taken, the address is not this machine's
             raise InrkitError(f"cannot listen on {self.host}:{self.port}: {e.strerror or e}") from None
 
-
-def _check_free(host: str, port: int) -> None:
-    """One sentence now, rather than uvicorn's log line later, when ``host:port`` cannot be listened on."""
-    import socket
-
-    from ..errors import InrkitError
-
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((host, port))
-    except OSError as e:
-        raise InrkitError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host") from None

@@ -4,6 +4,6 @@ The server is an ASGI app (:func:`make_app`, Starlette) on uvicorn, bound to loc
 otherwise; the page (OpenSeadragon, shipped with the package: no CDN) asks for tiles that the server
 renders from the field with :func:`inrkit.render`. Install with ``pip install 'inrkit[view]'``.
 """
-from .app import MAX_EXPORT_PIXELS, TILE, find_fields, make_app, tile_region
+from .app import MAX_EXPORT_PIXELS, TILE, check_free, find_fields, make_app, serve_in_background, tile_region
 
-__all__ = ["MAX_EXPORT_PIXELS", "TILE", "find_fields", "make_app", "tile_region"]
+__all__ = ["MAX_EXPORT_PIXELS", "TILE", "check_free", "find_fields", "make_app", "serve_in_background", "tile_region"]

@@ -1,6 +1,8 @@
 """The viewer's web app: a page per field, and tiles rendered from the field on demand at any zoom.
 
-An ASGI app (Starlette), served by uvicorn on localhost by ``inrkit view DIR``. It only uses the public
+An ASGI app (Starlette), served by uvicorn on localhost by ``inrkit view DIR`` (or ``inrkit fit ... --view``,
+which watches the run as it trains: the fit loop writes ``progress.json`` at each evaluation and the
+field at each checkpoint). It only uses the public
 API: :func:`inrkit.load` (or :func:`inrkit.codec.read_stream` for a ``.inrz`` file) and
 :func:`inrkit.render` of a region at a size, so a tile is exactly what ``inrkit render --region``
 gives for the same rectangle. It serves nothing but the folder it was given: a field is named by its
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["make_app", "find_fields", "TILE", "MAX_EXPORT_PIXELS", "tile_region"]
+__all__ = ["make_app", "find_fields", "TILE", "MAX_EXPORT_PIXELS", "tile_region", "check_free", "serve_in_background"]
 
 TILE = 256
 """Side of a tile, in pixels."""
@@ -38,17 +40,21 @@ def find_fields(root: Path, depth: int = 4) -> list[dict]:
     root = root.resolve()
     found = []
 
+    def read(path: Path) -> dict:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
     def visit(folder: Path, level: int):
-        meta_file = folder / "field.json"
-        if meta_file.is_file():
-            try:
-                meta = json.loads(meta_file.read_text())
-                kind, shape = meta.get("signal", {}).get("kind"), meta.get("signal", {}).get("shape")
-            except (OSError, ValueError):
-                kind, shape = None, None
-            if kind == "image" and shape:
-                found.append({"id": folder.relative_to(root).as_posix(), "kind": "image", "height": int(shape[0]),
-                              "width": int(shape[1])})
+        meta = read(folder / "field.json") if (folder / "field.json").is_file() else None
+        progress = read(folder / "progress.json") if (folder / "progress.json").is_file() else None
+        sig = (meta or {}).get("signal", {}) if meta is not None else (progress or {})
+        kind, shape = sig.get("kind"), sig.get("shape")
+        if (meta is not None or progress is not None) and kind == "image" and shape:
+            found.append({"id": folder.relative_to(root).as_posix(), "kind": "image", "height": int(shape[0]),
+                          "width": int(shape[1]), "training": progress is not None and not progress.get("done"),
+                          "checkpoint": meta is not None})
         if level >= depth:
             return
         try:
@@ -63,7 +69,8 @@ def find_fields(root: Path, depth: int = 4) -> list[dict]:
             if p.is_dir():
                 visit(p, level + 1)
             elif p.suffix.lower() == ".inrz" and p.is_file():
-                found.append({"id": p.relative_to(root).as_posix(), "kind": "image", **_inrz_size(p)})
+                found.append({"id": p.relative_to(root).as_posix(), "kind": "image", **_inrz_size(p),
+                              "training": False, "checkpoint": True})
 
     visit(root, 0)
     return found
@@ -169,16 +176,16 @@ def make_app(root, max_zoom: float = 16.0):
     root = Path(root).resolve()
     fields = _Fields()
 
-    def resolve(name: str) -> Path:
-        """The field at ``name`` relative to root, or 404 (also for anything outside root)."""
+    def resolve(name: str, needs: str = "field.json") -> Path:
+        """The field (or run) at ``name`` relative to root, or 404 (also for anything outside root)."""
         if name.startswith(("/", "\\")) or ":" in name or "\x00" in name:
             raise HTTPException(404, "no such field")
         path = (root / name).resolve()
         if not _inside(path, root) or not path.exists():
             raise HTTPException(404, "no such field")
-        if not ((path.is_dir() and (path / "field.json").is_file()) or
-                (path.is_file() and path.suffix.lower() == ".inrz")):
-            raise HTTPException(404, "no such field")
+        if not ((path.is_dir() and (path / needs).is_file()) or
+                (needs == "field.json" and path.is_file() and path.suffix.lower() == ".inrz")):
+            raise HTTPException(404, "no such field" if needs == "field.json" else "no training recorded there")
         return path
 
     def describe(path: Path) -> dict:
@@ -188,7 +195,7 @@ def make_app(root, max_zoom: float = 16.0):
         if signal.get("kind") != "image" or not shape:
             raise HTTPException(404, "the viewer shows image fields")
         h, w = int(shape[0]), int(shape[1])
-        return {"width": w, "height": h, "channels": int(shape[2]) if len(shape) > 2 else 1, "max_zoom": max_zoom,
+        return {"width": w, "height": h, "step": getattr(field, "meta", {}).get("step"), "channels": int(shape[2]) if len(shape) > 2 else 1, "max_zoom": max_zoom,
                 "tile_size": TILE, "max_level": max_level(w, h, max_zoom), "virtual_width": w * max_zoom,
                 "virtual_height": h * max_zoom}
 
@@ -201,6 +208,10 @@ def make_app(root, max_zoom: float = 16.0):
     async def info(request):
         path = resolve(request.path_params["name"])
         return JSONResponse({"id": request.path_params["name"], **await run_in_threadpool(describe, path)})
+
+    async def progress(request):
+        path = resolve(request.path_params["name"], needs="progress.json")
+        return FileResponse(path / "progress.json", media_type="application/json", headers={"Cache-Control": "no-store"})
 
     async def tile(request):
         p = request.path_params
@@ -232,8 +243,40 @@ def make_app(root, max_zoom: float = 16.0):
                         headers={"Content-Disposition": f'attachment; filename="region_{w}x{h}.png"'})
 
     routes = [Route("/", index), Route("/api/fields", list_fields),
-              Route("/api/info/{name:path}", info),
+              Route("/api/info/{name:path}", info), Route("/api/progress/{name:path}", progress),
               Route("/api/tile/{level:int}/{x:int}/{y:int}/{name:path}", tile),
               Route("/api/export/{name:path}", export),
               Mount("/static", StaticFiles(directory=_STATIC), name="static")]
     return Starlette(routes=routes)
+
+
+def check_free(host: str, port: int) -> None:
+    """One sentence now, rather than uvicorn's log line later, when ``host:port`` cannot be listened on."""
+    import socket
+
+    from ..errors import InrkitError
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        raise InrkitError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host") from None
+
+
+def serve_in_background(root, host: str = "127.0.0.1", port: int = 8000, max_zoom: float = 16.0):
+    """Serve the viewer for ``root`` from a daemon thread; returns ``(server, thread)`` once it listens."""
+    import time
+
+    import uvicorn
+
+    check_free(host, port)
+    server = uvicorn.Server(uvicorn.Config(make_app(root, max_zoom), host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="inrkit-view", daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started or not thread.is_alive():
+            break
+        time.sleep(0.025)
+    return server, thread

@@ -14,11 +14,71 @@ function encodePath(id) {
 }
 
 function tileSource(info) {
+  // ?v=STEP: a new checkpoint of a run in training gets new tile addresses, so no stale tile is reused
   return {
     width: info.virtual_width, height: info.virtual_height, tileSize: info.tile_size, tileOverlap: 0,
     minLevel: 0, maxLevel: info.max_level,
-    getTileUrl: (level, x, y) => `/api/tile/${level}/${x}/${y}/${encodePath(info.id)}`,
+    getTileUrl: (level, x, y) => `/api/tile/${level}/${x}/${y}/${encodePath(info.id)}?v=${info.step ?? 0}`,
   };
+}
+
+let polling = null;
+window.liveHistoryLength = 0;  // points on the chart (read by the browser test)
+
+function drawChart(progress) {
+  const canvas = document.getElementById("chart"), ctx = canvas.getContext("2d");
+  const h = progress.history, key = progress.metric;
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  window.liveHistoryLength = h.length;
+  if (h.length === 0) return;
+  const pad = 24, W = canvas.width - 2 * pad, H = canvas.height - 2 * pad;
+  const steps = h.map((r) => r.step), last = Math.max(progress.steps, ...steps);
+  const series = [
+    { values: h.map((r) => r[key]), colour: "#1565c0", label: key },
+    { values: h.map((r) => Math.log10(Math.max(r.loss, 1e-12))), colour: "#c62828", label: "log10 loss" },
+  ];
+  series.forEach((s, k) => {
+    const finite = s.values.filter(Number.isFinite);
+    if (!finite.length) return;
+    const lo = Math.min(...finite), hi = Math.max(...finite), span = hi - lo || 1;
+    ctx.strokeStyle = s.colour;
+    ctx.beginPath();
+    s.values.forEach((v, i) => {
+      const x = pad + W * steps[i] / last, y = pad + H * (1 - (v - lo) / span);
+      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    });
+    ctx.stroke();
+    ctx.fillStyle = s.colour;
+    ctx.fillText(`${s.label}: ${s.values[s.values.length - 1].toFixed(2)}`, pad + k * 110, 12);
+  });
+}
+
+async function poll(id) {
+  const r = await fetch(`/api/progress/${encodePath(id)}`, { cache: "no-store" });
+  if (!r.ok) return false;
+  const progress = await r.json();
+  document.getElementById("training").hidden = false;
+  const rate = progress.seconds > 0 ? (progress.step / progress.seconds).toFixed(1) : "–";
+  document.getElementById("status").textContent =
+    `${progress.done ? "done" : "training"}: step ${progress.step} of ${progress.steps}, ${rate} steps/s`;
+  drawChart(progress);
+  if (current && current.id === id) {
+    const info = await fetch(`/api/info/${encodePath(id)}`, { cache: "no-store" });
+    if (info.ok) {
+      const fresh = await info.json();
+      if (!viewer || fresh.step !== current.step || !current.virtual_width) await open(fresh);
+    }
+  }
+  return !progress.done;
+}
+
+function watch(id) {
+  if (polling) clearInterval(polling);
+  polling = null;
+  document.getElementById("training").hidden = true;
+  poll(id).then((live) => {
+    if (live) polling = setInterval(() => poll(id).then((more) => { if (!more) clearInterval(polling); }), 1000);
+  });
 }
 
 function updateZoom() {
@@ -29,12 +89,21 @@ function updateZoom() {
 }
 
 async function show(id, link) {
-  const info = await getJSON(`/api/info/${encodePath(id)}`);
-  current = info;
   document.querySelectorAll("#fields a").forEach((a) => a.classList.toggle("active", a === link));
   document.getElementById("details").hidden = false;
   document.getElementById("title").textContent = id === "." ? "(this folder)" : id;
-  document.getElementById("size").textContent = `trained at ${info.width}x${info.height}`;
+  current = { id };
+  watch(id);
+  const r = await fetch(`/api/info/${encodePath(id)}`, { cache: "no-store" });
+  if (r.ok) await open(await r.json());
+  else document.getElementById("size").textContent = "no checkpoint yet: the picture comes with the first one";
+}
+
+async function open(info) {
+  const same = viewer && current && current.id === info.id && current.virtual_width;  // a newer checkpoint
+  current = info;
+  document.getElementById("size").textContent = `trained at ${info.width}x${info.height}` +
+    (info.step ? `, checkpoint at step ${info.step}` : "");
   document.getElementById("maxzoom").textContent = info.max_zoom;
   if (!viewer) {
     viewer = OpenSeadragon({
@@ -46,6 +115,10 @@ async function show(id, link) {
     viewer.addHandler("animation", updateZoom);
     viewer.addHandler("open", updateZoom);
   } else {
+    if (same) {  // keep the place the user zoomed to
+      const bounds = viewer.viewport.getBounds(true);
+      viewer.addOnceHandler("open", () => viewer.viewport.fitBounds(bounds, true));
+    }
     viewer.open(tileSource(info));
   }
 }
@@ -62,7 +135,12 @@ function exportView(event) {
 }
 
 async function main() {
-  const listing = await getJSON("/api/fields");
+  let listing = await getJSON("/api/fields");
+  while (listing.fields.length === 0 && (await new Promise((r) => setTimeout(r, 1000, true)))) {
+    document.getElementById("empty").hidden = false;  // a run about to start (fit --view): wait for it
+    listing = await getJSON("/api/fields");
+  }
+  document.getElementById("empty").hidden = true;
   document.getElementById("root").textContent = `folder: ${listing.root}`;
   const ul = document.getElementById("fields");
   for (const f of listing.fields) {
@@ -75,10 +153,6 @@ async function main() {
     ul.appendChild(li);
   }
   document.getElementById("export").addEventListener("submit", exportView);
-  if (listing.fields.length === 0) {
-    document.getElementById("empty").hidden = false;
-    return;
-  }
   const wanted = decodeURIComponent(window.location.hash.slice(1));
   const first = listing.fields.find((f) => f.id === wanted) || listing.fields[0];
   await show(first.id, ul.querySelectorAll("a")[listing.fields.indexOf(first)]);
