@@ -119,7 +119,7 @@ def compress(image: np.ndarray, cfg: CompressConfig = CompressConfig(), progress
         target_bpp = cfg.bpp - network_bpp
         # λ for a Kodak-like photo at that rate, scaled by how busy the image is (its JPEG rate at quality 75
         # against kodim23's 0.85 bpp); the fit corrects it once the latents are rounded
-        log_lam = math.log(3e-4 / cfg.bpp**2 * (_jpeg_bpp(image) / 0.85) ** 2)
+        log_lam = math.log(3e-4 / cfg.bpp**2 * (_jpeg_bpp(image) / 0.85) ** 2.5)
     else:
         log_lam = math.log(lambda_for_quality(50 if cfg.quality is None else cfg.quality))
     networks = [p for layers in (fld.synthesis, fld.entropy) for p in layers.parameters()]
@@ -153,7 +153,7 @@ def compress(image: np.ndarray, cfg: CompressConfig = CompressConfig(), progress
             if cfg.bpp is not None and step > noisy_steps:
                 # dual ascent once the latents are rounded (the noisy latents' rate runs well above what rounding
                 # leaves): raise λ while over the target rate, lower it while under
-                log_lam += 0.01 * max(-1.0, min(1.0, smoothed / target_bpp - 1))
+                log_lam += 0.02 * max(-1.0, min(1.0, smoothed / target_bpp - 1))
             bar.update(step + 1, f"PSNR {-10 * math.log10(max(mse.item(), 1e-10)):.2f} dB, {rate:.3f} bpp")
     finally:
         bar.close()
