@@ -48,6 +48,25 @@ def test_round_trip_is_bit_exact_and_the_figures_are_the_files(small):
     assert r.metrics["psnr"] > 24  # a short fit of a 128x128 photo
 
 
+def test_the_decoder_gets_back_every_integer_the_encoder_coded():
+    """A field with random integer latents and a quantised network: read_stream returns exactly its tensors, also
+    for a level wider than one decoding block; a network not on its grid is refused before anything is written."""
+    from inrkit.codec.bitstream import quantise_network, write_stream
+
+    torch.manual_seed(1)
+    f = CodecField(CodecConfig(levels=3, width=8, context=8), 300, 1200)  # level 0 spans two row blocks
+    with torch.no_grad():
+        for g in f.latents:
+            g.copy_(torch.randint(-6, 7, g.shape).float())
+    exponents = list(range(6, 6 + len(network_tensors(f))))
+    with pytest.raises(ValueError, match="quantise the network first"):
+        write_stream(f, exponents)
+    quantise_network(f, exponents)
+    g = read_stream(write_stream(f, exponents))
+    for a, b in zip(f.state_dict().values(), g.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 def test_the_file_costs_what_the_entropy_model_says(small):
     """The range coder spends the model's information content (plus a few words and the header)."""
     from inrkit.codec.bitstream import PARAM_SCALES, _nearest
@@ -61,7 +80,7 @@ def test_the_file_costs_what_the_entropy_model_says(small):
             ints = torch.round(t.double() * 2.0**e)
             s = PARAM_SCALES[_nearest(PARAM_SCALES, max(float(ints.abs().mean()), 1e-9))]
             bits += float(laplace_bits(ints, torch.zeros(()), torch.tensor(s, dtype=torch.float64)).sum())
-    header = 4 + 15 + 2 * len(network_tensors(f)) + 4 + 4
+    header = 4 + 15 + 2 * len(network_tensors(f)) + 4 + 4 + 4
     assert bits / 8 + header - 8 <= len(r.data) <= 1.03 * bits / 8 + header + 16
 
 
@@ -90,8 +109,8 @@ def test_any_resolution_is_the_same_picture(small):
 
 
 def test_the_entropy_model_only_reads_what_the_decoder_has():
-    """A latent's distribution depends on coarser levels and, in the second pass, on first-pass cells: changing
-    anything decoded later (a finer level, the same level's second pass) leaves it unchanged."""
+    """A latent's distribution depends on the coarser level and, in the second pass, on first-pass cells: changing
+    the level's second pass (decoded later) leaves every distribution of the level unchanged."""
     torch.manual_seed(0)
     f = CodecField(CodecConfig(levels=3), 9, 7)
     with torch.no_grad():
@@ -103,7 +122,6 @@ def test_the_entropy_model_only_reads_what_the_decoder_has():
     second = (index // w + index % w) % 2 == 1
     before = f.distribution(lat[1], lat[2], index)
     changed = [g.clone() for g in lat]
-    changed[0] += 5  # a finer level
     changed[1].view(-1)[second] += 5  # this level's second pass
     after = f.distribution(changed[1], changed[2], index)
     assert torch.equal(before[0], after[0]) and torch.equal(before[1], after[1])
@@ -114,16 +132,17 @@ def test_the_entropy_model_only_reads_what_the_decoder_has():
 
 
 def test_bad_files_are_one_sentence(small):
+    import struct
+    import zlib
+
     _, r = small
     data = r.data
     for bad, words in [(b"", "not an inrkit"), (b"PNG\x00" + data[4:], "not an inrkit"),
                        (data[:40], "truncated"), (data[:-1], "truncated"),
                        (data[:50] + bytes([data[50] ^ 1]) + data[51:], "corrupted"),
-                       (data[:4] + bytes([9]) + data[5:], "format 9")]:
-        if words == "format 9":  # a newer format with a valid checksum
-            import struct
-            import zlib
-
+                       (data[:4] + bytes([9]) + data[5:], "format 9"),
+                       (data[:5] + struct.pack("<II", 1 << 20, 1 << 20) + data[13:], "1048576x1048576")]:
+        if words in ("format 9", "1048576x1048576"):  # a valid checksum: the header itself is refused
             body = bad[:-4]
             bad = body + struct.pack("<I", zlib.crc32(body))
         with pytest.raises(InrkitError, match=words):
@@ -158,7 +177,9 @@ def test_cli_round_trip_and_refusals(tmp_path, small):
     assert metrics["bytes"] == inrz.stat().st_size and metrics["bpp"] == inrz.stat().st_size * 8 / 96**2
     p = _cli("decompress", str(inrz))
     assert p.returncode == 0, p.stderr
-    assert np.array_equal(iio.imread(tmp_path / "photo.png"), decode(read_stream(inrz.read_bytes())))
+    original = (tmp_path / "photo.png").read_bytes()
+    assert np.array_equal(iio.imread(tmp_path / "photo_decoded.png"), decode(read_stream(inrz.read_bytes())))
+    assert (tmp_path / "photo.png").read_bytes() == original  # the original is never overwritten by default
     p = _cli("info", str(inrz))
     assert p.returncode == 0 and "96x96, RGB" in p.stdout and f"{inrz.stat().st_size:,} bytes" in p.stdout, p.stdout
     p = _cli("decompress", str(inrz), "--scale", "2.5", "--out", str(tmp_path / "big.png"))
@@ -175,7 +196,7 @@ def test_cli_round_trip_and_refusals(tmp_path, small):
         p = _cli(*args)
         assert p.returncode == 2 and words in p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
     assert sorted(x.name for x in tmp_path.iterdir()) == ["big.png", "cut.inrz", "photo.inrz", "photo.json",
-                                                          "photo.png"]
+                                                          "photo.png", "photo_decoded.png"]
 
 
 def test_bd_rate_and_interpolation_oracles():

@@ -40,13 +40,20 @@ def root(tmp_path_factory):
     outside = base / "secret"
     outside.mkdir()
     (outside / "field.json").write_text("{}")
+    (outside / "progress.json").write_text('{"kind": "image", "shape": [8, 8, 3], "secret": true}')
     os.symlink(outside, root / "link")
+    sneaky = root / "sneaky"  # a real folder whose progress.json leads out of the served one
+    sneaky.mkdir()
+    os.symlink(outside / "progress.json", sneaky / "progress.json")
+    data = (root / "photo.inrz").read_bytes()
+    (root / "broken.inrz").write_bytes(data[:-8] + data[-4:])  # the signature, then a bad checksum
+    (root / "fake.inrz").write_bytes(b"not a compressed image")
     return root
 
 
 @pytest.fixture(scope="module")
 def client(root):
-    return TestClient(make_app(root, max_zoom=16))
+    return TestClient(make_app(root, max_zoom=16), base_url="http://127.0.0.1")
 
 
 def test_tiles_cover_each_level_exactly():
@@ -67,7 +74,7 @@ def test_the_listing_finds_the_fields_and_nothing_outside(client):
     r = client.get("/api/fields")
     assert r.status_code == 200
     ids = {f["id"]: f for f in r.json()["fields"]}
-    assert set(ids) == {"camera", "photo.inrz"}
+    assert set(ids) == {"camera", "photo.inrz", "broken.inrz"}  # not fake.inrz, nothing through a link out
     assert (ids["camera"]["width"], ids["camera"]["height"]) == (32, 32)
 
 
@@ -101,7 +108,21 @@ def test_the_export_renders_any_region_at_any_size(client, root):
     assert np.array_equal(_png(r.content), own[..., 0])
 
 
+def test_a_field_that_cannot_be_read_is_a_sentence_not_a_server_error(client):
+    r = client.get("/api/info/broken.inrz")
+    assert r.status_code == 422 and "checksum" in r.text
+    assert client.get("/api/tile/0/0/0/broken.inrz").status_code == 422
+
+
+def test_another_host_name_is_refused(root):
+    """A page that rebinds its own name to 127.0.0.1 sends that name as Host: the viewer does not answer it."""
+    assert TestClient(make_app(root), base_url="http://evil.example").get("/api/fields").status_code == 400
+    assert TestClient(make_app(root), base_url="http://localhost:8000").get("/api/fields").status_code == 200
+    assert TestClient(make_app(root, hosts=("*",)), base_url="http://evil.example").get("/").status_code == 200
+
+
 @pytest.mark.parametrize("path", ["/api/info/..%2Fsecret", "/api/info/%2E%2E/secret", "/api/info/link",
+                                  "/api/progress/sneaky", "/api/progress/link",
                                   "/api/info//etc", "/api/info/notes.txt", "/api/info/nothing",
                                   "/api/tile/0/0/0/link", "/api/export/..%2F..%2Fetc?w=1&h=1",
                                   "/static/..%2Fapp.py", "/static/%2E%2E/app.py"])
@@ -157,7 +178,7 @@ def test_a_fit_reports_its_progress_for_the_viewer(tmp_path):
     progress = json.loads((tmp_path / "run" / "progress.json").read_text())
     assert progress["done"] and progress["step"] == 30 and [h["step"] for h in progress["history"]] == [10, 20, 30]
     assert progress["kind"] == "image" and progress["shape"][:2] == [32, 32] and progress["metric"] == "psnr"
-    client = TestClient(make_app(tmp_path))
+    client = TestClient(make_app(tmp_path), base_url="http://127.0.0.1")
     assert client.get("/api/progress/run").json() == progress
     assert client.get("/api/info/run").json()["step"] == 30
     assert client.get("/api/progress/nothing").status_code == 404
@@ -170,7 +191,7 @@ def test_a_run_without_a_checkpoint_yet_is_listed_as_training(tmp_path):
     (tmp_path / "starting" / "progress.json").write_text(json.dumps(
         {"kind": "image", "shape": [40, 50, 3], "step": 10, "steps": 100, "seconds": 1.0, "metric": "psnr",
          "history": [{"step": 10, "seconds": 1.0, "psnr": 20.0, "loss": 0.01}], "done": False}))
-    client = TestClient(make_app(tmp_path))
+    client = TestClient(make_app(tmp_path), base_url="http://127.0.0.1")
     (entry,) = client.get("/api/fields").json()["fields"]
     assert entry == {"id": "starting", "kind": "image", "height": 40, "width": 50, "training": True,
                      "checkpoint": False}

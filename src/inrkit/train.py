@@ -254,14 +254,19 @@ def fit(
 
     shape = (run_meta.get("signal") or {}).get("shape")
 
-    def report(done: bool = False):
-        """``progress.json``: the history so far, for a viewer watching the run (``inrkit view``, ``--view``)."""
+    def report(done: bool = False, stopped: str | None = None):
+        """``progress.json``: the history so far, for a viewer watching the run (``inrkit view``, ``--view``);
+        values that are not finite (an exact fit's PSNR) are written as null, which JSON readers accept."""
+        finite = [{k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in h.items()}
+                  for h in history]
         write_json(out_dir / PROGRESS, {"kind": signal.kind, "shape": shape, "step": step, "steps": cfg.steps,
                                         "seconds": round(seconds, 3), "time_budget": cfg.time_budget,
-                                        "metric": metric, "history": history, "done": done})
+                                        "metric": metric, "history": finite, "done": done, "stopped": stopped})
 
     if out_dir is not None:
         output_folder(out_dir)
+        if step > 0:
+            report()  # a resumed run is training again from here
 
     progress = FitProgress(cfg, metric, start=(step, seconds), unit=(batch_unit, batch_size) if batch_unit else None)
     field.train()
@@ -312,10 +317,16 @@ def fit(
                 checkpoint()
             progress.update(step, seconds, last_metric, loss_value)
     except KeyboardInterrupt:  # keep what was trained: --resume continues from here
+        if out_dir is not None and (out_dir / PROGRESS).exists():
+            report(done=True, stopped="interrupted")
         if out_dir is not None and step > 0:
             progress.close()
             checkpoint()
             raise KeyboardInterrupt(f"step {step} saved in {out_dir}; --resume continues it") from None
+        raise
+    except BaseException:
+        if out_dir is not None and (out_dir / PROGRESS).exists():
+            report(done=True, stopped="failed")  # a viewer stops waiting for it
         raise
     finally:
         progress.close()

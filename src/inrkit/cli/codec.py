@@ -63,7 +63,8 @@ class Decompress:
     file: tyro.conf.Positional[Path]
     """A file written by `inrkit compress`."""
     out: Optional[Path] = None
-    """Output image (.png, .jpg, ...; default NAME.png beside the file, NAME_WxH.png at another size)."""
+    """Output image (.png, .jpg, ...; default NAME_decoded.png beside the file, NAME_decoded_WxH.png at another
+    size: never the original's name)."""
     scale: Optional[float] = None
     """Decode at this many times the original size (any positive number)."""
     size: Optional[str] = None
@@ -84,7 +85,9 @@ class Decompress:
         shape = (field_.height, field_.width)
         w, h = (field_.width, field_.height) if self.scale is None and self.size is None else \
             target_size(shape, self.scale, self.size)
-        name = f"{self.file.stem}.png" if (w, h) == (field_.width, field_.height) else f"{self.file.stem}_{w}x{h}.png"
+        # never NAME.png by default: that is usually the original the file was made from
+        name = f"{self.file.stem}_decoded.png" if (w, h) == (field_.width, field_.height) else \
+            f"{self.file.stem}_decoded_{w}x{h}.png"
         out = render_target(self.out, self.file.parent, WRITABLE, "an image", name)
         save_image(out, decode(field_, (w, h)))
         print(f"{self.file} -> {out} ({w}x{h})")

@@ -30,7 +30,7 @@ class View:
         try:
             import uvicorn
 
-            from ..viewer import check_free, find_fields, make_app
+            from ..viewer import allowed_hosts, check_free, find_fields, make_app
         except ImportError as e:
             raise InrkitError(f"inrkit view needs the viewer's packages ({e.name} is missing): "
                               "pip install 'inrkit[view]'") from None
@@ -38,14 +38,13 @@ class View:
             raise InrkitError(f"{str(self.folder)!r} is not a folder")
         if not (math.isfinite(self.max_zoom) and 1 <= self.max_zoom <= 1024):
             raise InrkitError(f"max-zoom must be from 1 to 1024, got {self.max_zoom}")
-        if not 0 <= self.port <= 65535:
-            raise InrkitError(f"port must be from 0 to 65535, got {self.port}")
         check_free(self.host, self.port)
         found = find_fields(self.folder)
         print(f"{len(found)} image field(s) under {self.folder}; open http://{self.host}:{self.port}/ "
               "(Ctrl-C stops the server)", flush=True)
         try:
-            uvicorn.run(make_app(self.folder, self.max_zoom), host=self.host, port=self.port, log_level="warning")
+            uvicorn.run(make_app(self.folder, self.max_zoom, hosts=allowed_hosts(self.host)), host=self.host,
+                        port=self.port, log_level="warning")
         except OSError as e:  # the port is taken, the address is not this machine's
             raise InrkitError(f"cannot listen on {self.host}:{self.port}: {e.strerror or e}") from None
 

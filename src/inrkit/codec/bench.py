@@ -134,7 +134,9 @@ def bench_codec(folder, out, bpps=(0.25, 0.5, 1.0), codecs=("jpeg", "webp", "avi
     out.mkdir(parents=True, exist_ok=True)
     ours, classical = [], {c: [] for c in codecs}
     for path in paths:
-        image = load_image(str(path)).image[..., :3]
+        image = load_image(str(path)).image
+        if image.shape[-1] in (2, 4):  # alpha is not coded (as inrkit compress)
+            image = image[..., :-1]
         if image.shape[-1] == 1:
             image = np.repeat(image, 3, -1)
         image8 = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)

@@ -7,6 +7,7 @@ Layout (little-endian)::
     u8 levels, u8 synthesis width, u8 synthesis layers, u8 entropy-model width, u8 upsampling (0 bilinear, 1 bicubic)
     per network tensor (the synthesis's, then the entropy model's, weights then bias of each layer):
         u8 quantisation exponent e (the tensor is integers times 2^-e), u8 index of its Laplace scale
+    u32 CRC-32 of the integers coded (network, then latents, as int32): the decoder checks what it decoded
     u32 number of 32-bit words, the words (constriction's range coder)
     u32 CRC-32 of everything before it
 
@@ -16,8 +17,10 @@ model's Laplace for each latent. The decoder reads this with no training code an
 the header, the integers, and the same forward passes of the entropy model as the encoder ran.
 
 The means and scales that the range coder sees are snapped to fixed grids (means to 1/16, scales to a
-64-entry table) so that the encoder and decoder agree exactly even where their floating-point sums
-could differ in the last bit.
+64-entry table), so that a last-bit difference in the entropy model's floating-point sums (another CPU,
+another PyTorch) changes what is coded only when it falls on a grid boundary. Where it does, the
+decoded integers differ from the encoder's and the content checksum says so in one sentence, rather
+than giving a wrong picture; the same machine and software decode bit for bit.
 """
 from __future__ import annotations
 
@@ -36,6 +39,8 @@ __all__ = ["MAGIC", "FORMAT", "write_stream", "read_stream", "network_tensors", 
 MAGIC = b"INRZ"
 FORMAT = 1
 MAX_EXPONENT = 24
+MAX_PIXELS = 1 << 26
+"""The largest image a file may hold (67 million pixels; checked before the decoder allocates anything)."""
 _PARAM_LIMIT = 1 << 15  # network integers lie in [-2^15, 2^15]
 _MEAN_GRID = 16
 _TABLE = 64
@@ -53,9 +58,14 @@ PARAM_SCALES = _table(0.25, 2.0**14)
 
 
 def _nearest(table: np.ndarray, values) -> np.ndarray:
-    """Index of the table entry nearest to each value, in log scale."""
+    """Index of the table entry nearest to each value, in log scale.
+
+    >>> _nearest(np.array([1.0, 10.0, 100.0]), [0.5, 3.0, 3.2, 99.0, 1e9]).tolist()
+    [0, 0, 1, 2, 2]
+    """
     logs = np.log(np.asarray(values, dtype=np.float64).clip(table[0], table[-1]))
-    return np.abs(logs[..., None] - np.log(table)).argmin(-1)
+    table_logs = np.log(table)
+    return np.searchsorted((table_logs[:-1] + table_logs[1:]) / 2, logs)
 
 
 def network_tensors(field: CodecField) -> list[torch.Tensor]:
@@ -80,24 +90,39 @@ def _model(lo: int, hi: int):
     return constriction.stream.model.QuantizedLaplace(lo, hi)
 
 
+def _pass_indices(h: int, w: int, first: bool, chunk: int = 1 << 18):
+    """Flat indices of a ``h x w`` level's first (``(row + column)`` even) or second checkerboard pass, in
+    blocks of rows of about ``chunk`` cells (the decoder's memory stays bounded whatever the image)."""
+    rows = max(1, chunk // max(w, 1))
+    for y0 in range(0, h, rows):
+        ys, xs = torch.meshgrid(torch.arange(y0, min(y0 + rows, h)), torch.arange(w), indexing="ij")
+        keep = ((ys + xs) % 2 == 0) == first
+        index = (ys * w + xs)[keep]
+        if len(index):
+            yield index
+
+
 def _latent_passes(field: CodecField, latents: list[torch.Tensor], code) -> None:
     """Walk the latents in stream order (coarsest level first; per level the checkerboard's first pass, then
-    the second), calling ``code(level, index, means, scales)``; the latents read by the entropy model are
-    those of ``latents`` that earlier passes have filled (the decoder fills them as it goes)."""
+    the second, each in blocks of rows), calling ``code(level, index, means, scales)``; the latents read by
+    the entropy model are those of ``latents`` that earlier passes have filled (the decoder fills them as it
+    goes; a first-pass cell reads only the coarser level, a second-pass cell also its first-pass neighbours)."""
     with torch.no_grad():
         for i in reversed(range(len(latents))):
             _, _, h, w = latents[i].shape
             parent = latents[i + 1] if i + 1 < len(latents) else None
-            ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-            even = ((ys + xs) % 2 == 0).reshape(-1)
-            for first in (True, False):
-                index = torch.nonzero(even == first).reshape(-1)
-                if len(index) == 0:
-                    continue
+            for index in (ix for first in (True, False) for ix in _pass_indices(h, w, first)):
                 mean, scale = field.distribution(latents[i], parent, index)
                 means = np.round(mean.double().numpy() * _MEAN_GRID) / _MEAN_GRID
                 scales = LATENT_SCALES[_nearest(LATENT_SCALES, scale.double().numpy())]
                 code(i, index, means.clip(-LATENT_MAX, LATENT_MAX), scales)
+
+
+def _content_crc(network_ints, latents) -> int:
+    crc = 0
+    for a in [*network_ints, *(g.numpy() for g in latents)]:
+        crc = zlib.crc32(np.ascontiguousarray(a, dtype="<i4").tobytes(), crc)
+    return crc
 
 
 def write_stream(field: CodecField, exponents: list[int]) -> bytes:
@@ -113,7 +138,10 @@ def write_stream(field: CodecField, exponents: list[int]) -> bytes:
     header = [MAGIC, struct.pack(_HEAD, FORMAT, field.height, field.width, field.channels, c.levels, c.width,
                                  c.layers, c.context, UPSAMPLING.index(c.upsampling))]
     for t, e in zip(tensors, exponents):
-        ints = np.round(t.detach().double().numpy().reshape(-1) * 2.0**e).astype(np.int32)
+        exact = t.detach().double().numpy().reshape(-1) * 2.0**e
+        ints = np.round(exact).astype(np.int32)
+        if not np.array_equal(ints, exact) or np.abs(ints).max(initial=0) > _PARAM_LIMIT:
+            raise ValueError("quantise the network first (quantise_network): the decoder gets the rounded weights")
         s = int(_nearest(PARAM_SCALES, max(float(np.abs(ints).mean()), 1e-9)))
         header.append(struct.pack("<BB", e, s))
         encoder.encode(ints, _model(-_PARAM_LIMIT, _PARAM_LIMIT), np.zeros(len(ints)),
@@ -128,7 +156,9 @@ def write_stream(field: CodecField, exponents: list[int]) -> bytes:
 
     _latent_passes(field, latents, code)
     words = encoder.get_compressed()
-    body = b"".join(header) + struct.pack("<I", len(words)) + words.astype("<u4").tobytes()
+    content = _content_crc([np.round(t.detach().double().numpy() * 2.0**e) for t, e in zip(tensors, exponents)],
+                           latents)
+    body = b"".join(header) + struct.pack("<II", content, len(words)) + words.astype("<u4").tobytes()
     return body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -146,6 +176,9 @@ def read_stream(data: bytes, name: str = "the file") -> CodecField:
     version, height, width, channels, *arch, upsampling = struct.unpack_from(_HEAD, data, 4)
     if version != FORMAT:
         raise InrkitError(f"{name} is in .inrz format {version}; this inrkit reads format {FORMAT} (upgrade inrkit)")
+    if height * width > MAX_PIXELS or height < 1 or width < 1:
+        raise InrkitError(f"{name} describes an image of {width}x{height} pixels, which is not one inrkit wrote "
+                          f"(at most {MAX_PIXELS:,} pixels)")
     try:
         if upsampling >= len(UPSAMPLING):
             raise InrkitError(f"upsampling {upsampling} is not one of 0 to {len(UPSAMPLING) - 1}")
@@ -158,15 +191,19 @@ def read_stream(data: bytes, name: str = "the file") -> CodecField:
         raise InrkitError(f"{name} is truncated or corrupted (its header is cut short)")
     params = [struct.unpack_from("<BB", data, at + 2 * k) for k in range(len(tensors))]
     at += 2 * len(tensors)
-    (count,) = struct.unpack_from("<I", data, at)
-    if at + 4 + 4 * count != len(body) or any(e > MAX_EXPONENT or s >= _TABLE for e, s in params):
+    if len(body) < at + 8:
+        raise InrkitError(f"{name} is truncated or corrupted (its header is cut short)")
+    content, count = struct.unpack_from("<II", data, at)
+    if at + 8 + 4 * count != len(body) or any(e > MAX_EXPONENT or s >= _TABLE for e, s in params):
         raise InrkitError(f"{name} is truncated or corrupted (its sizes do not add up)")
-    words = np.frombuffer(body, dtype="<u4", count=count, offset=at + 4).astype(np.uint32)
+    words = np.frombuffer(body, dtype="<u4", count=count, offset=at + 8).astype(np.uint32)
     decoder = constriction.stream.queue.RangeDecoder(words)
+    network_ints = []
     with torch.no_grad():
         for t, (e, s) in zip(tensors, params):
             n = t.numel()
             ints = decoder.decode(_model(-_PARAM_LIMIT, _PARAM_LIMIT), np.zeros(n), np.full(n, PARAM_SCALES[s]))
+            network_ints.append(ints)
             t.copy_(torch.from_numpy((ints.astype(np.float64) * 2.0**-e).reshape(t.shape)).to(t.dtype))
         latents = [g.detach() for g in field.latents]
         model = _model(-LATENT_MAX, LATENT_MAX)
@@ -176,6 +213,10 @@ def read_stream(data: bytes, name: str = "the file") -> CodecField:
             latents[level].view(-1)[index] = torch.from_numpy(values.astype(np.float32))
 
         _latent_passes(field, latents, code)
+    if _content_crc(network_ints, latents) != content:
+        raise InrkitError(f"{name} decoded to other numbers than were coded: its entropy model computed "
+                          "differently here than on the machine that wrote it (another CPU or PyTorch); decode it "
+                          "where it was written")
     return field
 
 

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from ..errors import InrkitError
-from .bitstream import PARAM_SCALES, _nearest, network_tensors, quantise_network, read_stream, write_stream
+from .bitstream import (_PARAM_LIMIT, MAX_PIXELS, PARAM_SCALES, _nearest, network_tensors, quantise_network,
+                        read_stream, write_stream)
 from .model import LATENT_MAX, CodecConfig, CodecField, laplace_bits
 
 __all__ = ["CompressConfig", "Compressed", "compress", "decode", "lambda_for_quality", "MAX_DECODE_PIXELS"]
@@ -79,6 +80,9 @@ class Compressed:
 def _check(image: np.ndarray, cfg: CompressConfig) -> None:
     if image.ndim != 3 or image.shape[2] not in (1, 3):
         raise InrkitError(f"the codec takes grey or RGB images, not an array of shape {image.shape}")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise InrkitError(f"the image has {image.shape[0] * image.shape[1]:,} pixels; the codec takes at most "
+                          f"{MAX_PIXELS:,}")
     if min(image.shape[:2]) < 2:
         raise InrkitError(f"the image is {image.shape[1]}x{image.shape[0]} pixels; the codec needs at least 2x2")
     if cfg.bpp is not None and cfg.quality is not None:
@@ -87,6 +91,8 @@ def _check(image: np.ndarray, cfg: CompressConfig) -> None:
         raise InrkitError(f"--bpp must be a rate above 0 and at most 24 bits per pixel, got {cfg.bpp}")
     if cfg.quality is not None and not 0 <= cfg.quality <= 100:
         raise InrkitError(f"--quality must be from 0 to 100, got {cfg.quality}")
+    if cfg.bpp is not None and cfg.noise_fraction >= 1:
+        raise InrkitError("--bpp adapts the trade-off once the latents are rounded: give a noise-fraction under 1")
     if cfg.steps < 1 or cfg.sample < 1 or not 0 <= cfg.noise_fraction <= 1 or \
             not (0 < cfg.lr < math.inf and 0 < cfg.latent_lr < math.inf):
         raise InrkitError("steps and sample must be at least 1, lr and latent-lr positive and noise-fraction in "
@@ -171,6 +177,11 @@ def compress(image: np.ndarray, cfg: CompressConfig = CompressConfig(), progress
     decode_seconds = time.perf_counter() - t
     original = np.round(np.clip(image, 0, 1) * 255)
     mse8 = float(np.mean((decoded.astype(np.float64) - original) ** 2))
+    if cfg.bpp is not None and not 0.75 < len(data) * 8 / pixels / cfg.bpp < 1.33:
+        import warnings
+
+        warnings.warn(f"--bpp {cfg.bpp:g} was asked and the file has {len(data) * 8 / pixels:.3f} bits per pixel: "
+                      "the fit did not settle on the rate in its steps (more --steps, or adjust --bpp)")
     metrics = {"bpp": len(data) * 8 / pixels, "bytes": len(data), "psnr": 10 * math.log10(255**2 / max(mse8, 1e-12)),
                "width": w, "height": h, "channels": c, "lambda": lam, "steps": cfg.steps,
                "target_bpp": cfg.bpp, "quality": cfg.quality, "network_exponents": exponents,
@@ -208,6 +219,8 @@ def _search_exponents(fld: CodecField, coords, target, lam: float, gen, n: int) 
             original = t.clone()
             best = None
             for e in range(4, 15):
+                if float(original.abs().max()) * 2.0**e > _PARAM_LIMIT:
+                    break  # finer steps would clip the tensor's largest values
                 t.copy_(torch.round(original * 2.0**e) * 2.0**-e)
                 if k < n_synthesis:  # the synthesis changes the distortion; the entropy model, the latents' bits
                     mse = float((fld(coords[idx]) - target[idx]).square().mean())
@@ -221,7 +234,7 @@ def _search_exponents(fld: CodecField, coords, target, lam: float, gen, n: int) 
                 if best is None or cost < best[0]:
                     best = (cost, e)
             t.copy_(original)
-            exponents.append(best[1])
+            exponents.append(best[1] if best is not None else 0)  # a tensor over 2^11 in size: whole units
     return exponents
 
 

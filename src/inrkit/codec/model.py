@@ -73,12 +73,12 @@ def grid_shapes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
     return [(math.ceil(height / 2**i), math.ceil(width / 2**i)) for i in range(levels)]
 
 
-def _shifted(grid: torch.Tensor, offsets) -> torch.Tensor:
-    """``(h * w, len(offsets))``: the values of ``grid (1, 1, h, w)`` at ``(y + dy, x + dx)`` for each offset
-    (zero outside the grid)."""
+def _gather(grid: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor, offsets) -> torch.Tensor:
+    """``(n, len(offsets))``: the values of ``grid (1, 1, h, w)`` at ``(ys + dy, xs + dx)`` (zero outside it);
+    memory in proportion to ``n``, not to the grid."""
     _, _, h, w = grid.shape
-    padded = F.pad(grid, (1, 1, 1, 1))[0, 0]
-    return torch.stack([padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w].reshape(-1) for dy, dx in offsets], -1)
+    flat = F.pad(grid, (1, 1, 1, 1)).reshape(-1)
+    return torch.stack([flat[(ys + 1 + dy) * (w + 2) + xs + 1 + dx] for dy, dx in offsets], -1)
 
 
 def _mlp(dims: list[int]) -> nn.ModuleList:
@@ -152,12 +152,11 @@ class CodecField(nn.Module):
         _, _, h, w = latent.shape
         ys, xs = index // w, index % w
         first = ((ys + xs) % 2 == 0).to(latent.dtype)
-        cross = _shifted(latent, ((-1, 0), (0, -1), (0, 1), (1, 0)))[index]  # up, left, right, down
+        cross = _gather(latent, ys, xs, ((-1, 0), (0, -1), (0, 1), (1, 0)))  # up, left, right, down
         if parent is None:
             up = latent.new_zeros(len(index), 9)
         else:
-            wp = parent.shape[-1]
-            up = _shifted(parent, [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])[(ys // 2) * wp + xs // 2]
+            up = _gather(parent, ys // 2, xs // 2, [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
         return torch.cat([up, cross * (1 - first[:, None]), first[:, None]], 1)
 
     def distribution(self, latent: torch.Tensor, parent: torch.Tensor | None, index: torch.Tensor):

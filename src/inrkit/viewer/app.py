@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["make_app", "find_fields", "TILE", "MAX_EXPORT_PIXELS", "tile_region", "check_free", "serve_in_background"]
+__all__ = ["make_app", "find_fields", "TILE", "MAX_EXPORT_PIXELS", "tile_region", "check_free", "serve_in_background",
+           "allowed_hosts"]
 
 TILE = 256
 """Side of a tile, in pixels."""
@@ -46,15 +47,29 @@ def find_fields(root: Path, depth: int = 4) -> list[dict]:
         except (OSError, ValueError):
             return {}
 
-    def visit(folder: Path, level: int):
+    def entry(folder: Path) -> dict | None:
+        if not _contained(folder, root):
+            return None
         meta = read(folder / "field.json") if (folder / "field.json").is_file() else None
         progress = read(folder / "progress.json") if (folder / "progress.json").is_file() else None
-        sig = (meta or {}).get("signal", {}) if meta is not None else (progress or {})
-        kind, shape = sig.get("kind"), sig.get("shape")
-        if (meta is not None or progress is not None) and kind == "image" and shape:
-            found.append({"id": folder.relative_to(root).as_posix(), "kind": "image", "height": int(shape[0]),
-                          "width": int(shape[1]), "training": progress is not None and not progress.get("done"),
-                          "checkpoint": meta is not None})
+        if meta is None and progress is None:
+            return None
+        sig = (meta.get("signal") if isinstance(meta, dict) else None) or (progress if isinstance(progress, dict)
+                                                                            else {})
+        shape = sig.get("shape") if isinstance(sig, dict) else None
+        if not isinstance(sig, dict) or sig.get("kind") != "image" or not isinstance(shape, list) or len(shape) < 2:
+            return None
+        return {"id": folder.relative_to(root).as_posix(), "kind": "image", "height": int(shape[0]),
+                "width": int(shape[1]), "training": isinstance(progress, dict) and not progress.get("done"),
+                "checkpoint": meta is not None}
+
+    def visit(folder: Path, level: int):
+        try:
+            e = entry(folder)
+        except (OSError, ValueError, TypeError):  # an unreadable or malformed folder is left out, not fatal
+            e = None
+        if e is not None:
+            found.append(e)
         if level >= depth:
             return
         try:
@@ -62,33 +77,49 @@ def find_fields(root: Path, depth: int = 4) -> list[dict]:
         except OSError:
             return
         for p in entries:
-            if p.name in _SKIP or p.name.startswith("."):
+            try:
+                if p.name in _SKIP or p.name.startswith(".") or not _inside(p.resolve(), root):
+                    continue
+                if p.is_dir():
+                    visit(p, level + 1)
+                elif p.suffix.lower() == ".inrz" and p.is_file() and (size := _inrz_size(p)) is not None:
+                    found.append({"id": p.relative_to(root).as_posix(), "kind": "image", **size,
+                                  "training": False, "checkpoint": True})
+            except OSError:
                 continue
-            if p.is_symlink() and not _inside(p.resolve(), root):
-                continue
-            if p.is_dir():
-                visit(p, level + 1)
-            elif p.suffix.lower() == ".inrz" and p.is_file():
-                found.append({"id": p.relative_to(root).as_posix(), "kind": "image", **_inrz_size(p),
-                              "training": False, "checkpoint": True})
 
     visit(root, 0)
     return found
 
 
-def _inrz_size(path: Path) -> dict:
+def _inrz_size(path: Path) -> dict | None:
+    """Width and height from a ``.inrz`` header (None when it is not one)."""
     import struct
 
     try:
-        head = path.read_bytes()[:13]
+        with open(path, "rb") as f:
+            head = f.read(13)
+        if head[:4] != b"INRZ":
+            return None
         _, h, w = struct.unpack_from("<BII", head, 4)
         return {"height": h, "width": w}
     except (OSError, struct.error):
-        return {"height": 0, "width": 0}
+        return None
 
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+def _contained(folder: Path, root: Path) -> bool:
+    """Whether ``folder`` and every file in it (field.json, weights, progress.json...) lie inside ``root``
+    once symbolic links are followed: a link inside a served folder must not lead a reader out of it."""
+    if not _inside(folder.resolve(), root):
+        return False
+    try:
+        return all(_inside(f.resolve(), root) for f in folder.iterdir() if f.is_symlink())
+    except OSError:
+        return False
 
 
 def tile_region(width: int, height: int, max_zoom: float, level: int, x: int, y: int):
@@ -117,6 +148,15 @@ def max_level(width: int, height: int, max_zoom: float) -> int:
     return math.ceil(math.log2(max(width * max_zoom, height * max_zoom, 1)))
 
 
+def version(path: Path) -> int:
+    """What changes when a field is rewritten: the mtime of its weights (or of the ``.inrz`` file)."""
+    target = path if path.is_file() else path / "field.safetensors"
+    try:
+        return target.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 class _Fields:
     """Loaded fields by path, the most recent few kept (a field is loaded once, not per tile)."""
 
@@ -124,7 +164,7 @@ class _Fields:
         self.keep, self.items, self.lock = keep, OrderedDict(), threading.Lock()
 
     def get(self, path: Path):
-        key = (str(path), path.stat().st_mtime_ns)
+        key = (str(path), version(path))
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -138,6 +178,8 @@ class _Fields:
 
             field = load(path)
         with self.lock:
+            for old in [k for k in self.items if k[0] == key[0]]:  # an earlier checkpoint of the same run
+                del self.items[old]
             self.items[key] = field
             while len(self.items) > self.keep:
                 self.items.popitem(last=False)
@@ -159,14 +201,22 @@ def _png(image: np.ndarray) -> bytes:
 
 def render_region(field, region, size) -> np.ndarray:
     """``inrkit.render`` of an image field's ``region`` at ``size = (w, h)``: what a tile shows."""
+    import warnings
+
     from ..outputs import render
 
-    return render(field, size=size, region=region, progress=False)
+    with warnings.catch_warnings():  # an edge tile is a fraction of a pixel wider or taller: no warning per tile
+        warnings.simplefilter("ignore")
+        return render(field, size=size, region=region, progress=False)
 
 
-def make_app(root, max_zoom: float = 16.0):
-    """The viewer for the fields under folder ``root`` (an ASGI app)."""
+def make_app(root, max_zoom: float = 16.0, hosts=("127.0.0.1", "localhost")):
+    """The viewer for the fields under folder ``root`` (an ASGI app). Requests naming another host than
+    ``hosts`` are refused (a web page that rebinds its own name to this machine cannot read the fields);
+    ``hosts=("*",)`` serves any name."""
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException
     from starlette.responses import FileResponse, JSONResponse, Response
@@ -183,19 +233,34 @@ def make_app(root, max_zoom: float = 16.0):
         path = (root / name).resolve()
         if not _inside(path, root) or not path.exists():
             raise HTTPException(404, "no such field")
-        if not ((path.is_dir() and (path / needs).is_file()) or
-                (needs == "field.json" and path.is_file() and path.suffix.lower() == ".inrz")):
+        try:
+            ok = (path.is_dir() and (path / needs).is_file() and _contained(path, root)) or \
+                (needs == "field.json" and path.is_file() and path.suffix.lower() == ".inrz")
+        except OSError:
+            ok = False
+        if not ok:
             raise HTTPException(404, "no such field" if needs == "field.json" else "no training recorded there")
         return path
 
+    def load(path: Path):
+        """The field at ``path``; one that cannot be read is a 422 with its sentence, not a server error."""
+        from ..errors import InrkitError
+
+        try:
+            return fields.get(path)
+        except (InrkitError, OSError, ValueError, KeyError, RuntimeError) as e:
+            raise HTTPException(422, f"cannot read this field: {e}") from None
+
     def describe(path: Path) -> dict:
-        field = fields.get(path)
+        field = load(path)
         signal = getattr(field, "meta", {}).get("signal", {})
         shape = signal.get("shape")
         if signal.get("kind") != "image" or not shape:
             raise HTTPException(404, "the viewer shows image fields")
         h, w = int(shape[0]), int(shape[1])
-        return {"width": w, "height": h, "step": getattr(field, "meta", {}).get("step"), "channels": int(shape[2]) if len(shape) > 2 else 1, "max_zoom": max_zoom,
+        return {"id": path.relative_to(root).as_posix(), "version": version(path), "width": w, "height": h,
+                "step": getattr(field, "meta", {}).get("step"), "channels": int(shape[2]) if len(shape) > 2 else 1,
+                "max_zoom": max_zoom,
                 "tile_size": TILE, "max_level": max_level(w, h, max_zoom), "virtual_width": w * max_zoom,
                 "virtual_height": h * max_zoom}
 
@@ -207,11 +272,12 @@ def make_app(root, max_zoom: float = 16.0):
 
     async def info(request):
         path = resolve(request.path_params["name"])
-        return JSONResponse({"id": request.path_params["name"], **await run_in_threadpool(describe, path)})
+        return JSONResponse(await run_in_threadpool(describe, path), headers={"Cache-Control": "no-store"})
 
     async def progress(request):
         path = resolve(request.path_params["name"], needs="progress.json")
-        return FileResponse(path / "progress.json", media_type="application/json", headers={"Cache-Control": "no-store"})
+        return FileResponse(path / "progress.json", media_type="application/json",
+                            headers={"Cache-Control": "no-store"})
 
     async def tile(request):
         p = request.path_params
@@ -221,7 +287,7 @@ def make_app(root, max_zoom: float = 16.0):
         if found is None:
             raise HTTPException(400, f"no tile {p['x']},{p['y']} at level {p['level']} (levels 0 to {d['max_level']})")
         region, size = found
-        image = await run_in_threadpool(render_region, fields.get(path), region, size)
+        image = await run_in_threadpool(render_region, load(path), region, size)
         return Response(await run_in_threadpool(_png, image), media_type="image/png",
                         headers={"Cache-Control": "max-age=3600"})
 
@@ -238,7 +304,7 @@ def make_app(root, max_zoom: float = 16.0):
         if w < 1 or h < 1 or w * h > MAX_EXPORT_PIXELS:
             raise HTTPException(400, f"an export has 1 to {MAX_EXPORT_PIXELS:,} pixels, not {w}x{h}")
         await run_in_threadpool(describe, path)
-        image = await run_in_threadpool(render_region, fields.get(path), ((x0, y0), (x1, y1)), (w, h))
+        image = await run_in_threadpool(render_region, load(path), ((x0, y0), (x1, y1)), (w, h))
         return Response(await run_in_threadpool(_png, image), media_type="image/png",
                         headers={"Content-Disposition": f'attachment; filename="region_{w}x{h}.png"'})
 
@@ -247,7 +313,7 @@ def make_app(root, max_zoom: float = 16.0):
               Route("/api/tile/{level:int}/{x:int}/{y:int}/{name:path}", tile),
               Route("/api/export/{name:path}", export),
               Mount("/static", StaticFiles(directory=_STATIC), name="static")]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
 
 
 def check_free(host: str, port: int) -> None:
@@ -256,13 +322,16 @@ def check_free(host: str, port: int) -> None:
 
     from ..errors import InrkitError
 
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise InrkitError(f"port must be from 1 to 65535, got {port}")
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         with socket.socket(family, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as e:
-        raise InrkitError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host") from None
+        raise InrkitError(f"cannot listen on {host}:{port} ({e.strerror or e}); pick another --port or --host") \
+            from None
 
 
 def serve_in_background(root, host: str = "127.0.0.1", port: int = 8000, max_zoom: float = 16.0):
@@ -271,12 +340,25 @@ def serve_in_background(root, host: str = "127.0.0.1", port: int = 8000, max_zoo
 
     import uvicorn
 
+    from ..errors import InrkitError
+
     check_free(host, port)
-    server = uvicorn.Server(uvicorn.Config(make_app(root, max_zoom), host=host, port=port, log_level="warning"))
+    app = make_app(root, max_zoom, hosts=allowed_hosts(host))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="inrkit-view", daemon=True)
     thread.start()
-    for _ in range(200):
+    for _ in range(400):
         if server.started or not thread.is_alive():
             break
         time.sleep(0.025)
+    if not server.started:
+        raise InrkitError(f"the viewer did not start on {host}:{port}")
     return server, thread
+
+
+def allowed_hosts(host: str) -> tuple[str, ...]:
+    """The host names a viewer bound to ``host`` answers: this machine's names, and ``host`` itself; any name
+    when it listens on every address (0.0.0.0, ::), where the user asked to be reached by other names."""
+    if host in ("0.0.0.0", "::", ""):
+        return ("*",)
+    return tuple(dict.fromkeys(("127.0.0.1", "localhost", "::1", host)))

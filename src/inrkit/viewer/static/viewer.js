@@ -14,11 +14,11 @@ function encodePath(id) {
 }
 
 function tileSource(info) {
-  // ?v=STEP: a new checkpoint of a run in training gets new tile addresses, so no stale tile is reused
+  // ?v=VERSION (the weights' mtime): a new checkpoint or file gets new tile addresses, no stale tile is reused
   return {
     width: info.virtual_width, height: info.virtual_height, tileSize: info.tile_size, tileOverlap: 0,
     minLevel: 0, maxLevel: info.max_level,
-    getTileUrl: (level, x, y) => `/api/tile/${level}/${x}/${y}/${encodePath(info.id)}?v=${info.step ?? 0}`,
+    getTileUrl: (level, x, y) => `/api/tile/${level}/${x}/${y}/${encodePath(info.id)}?v=${info.version}`,
   };
 }
 
@@ -33,9 +33,10 @@ function drawChart(progress) {
   if (h.length === 0) return;
   const pad = 24, W = canvas.width - 2 * pad, H = canvas.height - 2 * pad;
   const steps = h.map((r) => r.step), last = Math.max(progress.steps, ...steps);
+  const num = (v) => (v === null || v === undefined ? NaN : v);  // non-finite values come as null
   const series = [
-    { values: h.map((r) => r[key]), colour: "#1565c0", label: key },
-    { values: h.map((r) => Math.log10(Math.max(r.loss, 1e-12))), colour: "#c62828", label: "log10 loss" },
+    { values: h.map((r) => num(r[key])), colour: "#1565c0", label: key },
+    { values: h.map((r) => Math.log10(Math.max(num(r.loss), 1e-12))), colour: "#c62828", label: "log10 loss" },
   ];
   series.forEach((s, k) => {
     const finite = s.values.filter(Number.isFinite);
@@ -43,13 +44,17 @@ function drawChart(progress) {
     const lo = Math.min(...finite), hi = Math.max(...finite), span = hi - lo || 1;
     ctx.strokeStyle = s.colour;
     ctx.beginPath();
+    let started = false;
     s.values.forEach((v, i) => {
+      if (!Number.isFinite(v)) return;
       const x = pad + W * steps[i] / last, y = pad + H * (1 - (v - lo) / span);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      if (!started) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      started = true;
     });
     ctx.stroke();
     ctx.fillStyle = s.colour;
-    ctx.fillText(`${s.label}: ${s.values[s.values.length - 1].toFixed(2)}`, pad + k * 110, 12);
+    const lastValue = s.values[s.values.length - 1];
+    ctx.fillText(`${s.label}: ${Number.isFinite(lastValue) ? lastValue.toFixed(2) : "∞"}`, pad + k * 110, 12);
   });
 }
 
@@ -62,22 +67,30 @@ async function poll(id) {
   document.getElementById("status").textContent =
     `${progress.done ? "done" : "training"}: step ${progress.step} of ${progress.steps}, ${rate} steps/s`;
   drawChart(progress);
-  if (current && current.id === id) {
+  if (watching === id) {
     const info = await fetch(`/api/info/${encodePath(id)}`, { cache: "no-store" });
     if (info.ok) {
       const fresh = await info.json();
-      if (!viewer || fresh.step !== current.step || !current.virtual_width) await open(fresh);
+      if (!viewer || !current || fresh.version !== current.version || !current.virtual_width) await open(fresh);
     }
   }
   return !progress.done;
 }
 
+let watching = null;  // the field whose progress is followed; a poll for another one is dropped
+
 function watch(id) {
   if (polling) clearInterval(polling);
   polling = null;
+  watching = id;
   document.getElementById("training").hidden = true;
   poll(id).then((live) => {
-    if (live) polling = setInterval(() => poll(id).then((more) => { if (!more) clearInterval(polling); }), 1000);
+    if (!live || watching !== id) return;
+    const timer = setInterval(() => {
+      if (watching !== id) { clearInterval(timer); return; }
+      poll(id).then((more) => { if (!more) clearInterval(timer); });
+    }, 1000);
+    polling = timer;
   });
 }
 
@@ -101,6 +114,7 @@ async function show(id, link) {
 
 async function open(info) {
   const same = viewer && current && current.id === info.id && current.virtual_width;  // a newer checkpoint
+  window.currentStep = info.step;  // (read by the browser test)
   current = info;
   document.getElementById("size").textContent = `trained at ${info.width}x${info.height}` +
     (info.step ? `, checkpoint at step ${info.step}` : "");
