@@ -76,7 +76,7 @@ def test_tune_picks_a_sigma(folder, tmp_path):
         (["bench", "images", "{folder}", "--protocol", "ffn", "--presets", "ngp", "relu"], "ngp is not one of them"),
         (["bench", "images", "{folder}", "--baselines", "lanczos"], "unknown baseline"),
         (["bench", "images", "{folder}", "--baselines", "bicubic", "--train-stride", "1"], "held-out"),
-        (["bench", "audio", "{folder}"], "unknown signal kind"),
+        (["bench", "audio", "{folder}"], "unknown subcommand 'audio' for bench"),
         (["tune", "{folder}", "--train-stride", "1"], "held-out"),
         (["tune", "{folder}", "--sigmas", "0"], "positive"),
         (["tune", "{folder}", "--sigmas", "5", "nan"], "positive finite"),

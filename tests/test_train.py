@@ -28,7 +28,7 @@ def test_outputs_written(tmp_path, small, fast):
     r = inrkit.fit(field, small, fast(steps=40, eval_every=10), optim, out_dir=tmp_path, meta={"preset": "ngp"})
     written = {p.name for p in tmp_path.iterdir()}
     assert written == {"field.safetensors", "field.json", "metrics.json", "history.csv", "reconstruction.png",
-                       "train_state.pt", "training.png", "comparison.png"}  # and no temporary or probe files left behind
+                       "train_state.pt", "training.png", "comparison.png", "progress.json"}  # and nothing temporary
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert {"psnr", "ssim", "steps", "seconds", "params", "preset"} <= set(m)
     assert m["steps"] == 40 and m["params"] == field.n_params() and m["preset"] == "ngp"

@@ -6,7 +6,7 @@
 >>> field = inrkit.make_field(preset.field, signal)
 >>> result = inrkit.fit(field, signal, inrkit.FitConfig(steps=300), preset.optim)   # doctest: +SKIP
 """
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 from .checkpoint import load, load_meta, save_checkpoint
 from .encodings import (
