@@ -108,6 +108,15 @@ def test_the_export_renders_any_region_at_any_size(client, root):
     assert np.array_equal(_png(r.content), own[..., 0])
 
 
+def test_a_finished_run_shows_its_target_reconstruction_and_error_map(client, root):
+    r = client.get("/api/comparison/camera")
+    assert r.status_code == 200 and r.content == (root / "camera" / "comparison.png").read_bytes()
+    assert client.get("/api/info/camera").json()["comparison"] is True
+    assert client.get("/api/info/photo.inrz").json()["comparison"] is False
+    assert client.get("/api/comparison/photo.inrz").status_code == 404  # a file has none
+    assert client.get("/api/comparison/link").status_code == 404
+
+
 def test_a_field_that_cannot_be_read_is_a_sentence_not_a_server_error(client):
     r = client.get("/api/info/broken.inrz")
     assert r.status_code == 422 and "checksum" in r.text

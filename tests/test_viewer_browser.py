@@ -84,6 +84,7 @@ def test_the_page_draws_the_field_and_zooms_into_it_without_console_errors(serve
     assert all("/camera" in t for t in tiles)
     zoom = float(browser.find_element("id", "zoom").text)
     assert zoom == pytest.approx(16, rel=0.05)
+    _wait(browser, "return !document.getElementById('comparison-box').hidden")  # the fit's error map beside it
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
 
@@ -113,6 +114,7 @@ def test_the_live_curve_gains_points_while_a_fit_runs(tmp_path, browser):
         assert "step" in browser.find_element("id", "status").text
         fit.join()
         _wait(browser, "return document.getElementById('status').textContent.startsWith('done: step 600')", 15)
+        _wait(browser, "return !document.getElementById('comparison-box').hidden", 15)  # the finished fit's error map
     finally:
         fit.join()
         server.should_exit = True

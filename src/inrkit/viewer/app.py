@@ -260,7 +260,7 @@ def make_app(root, max_zoom: float = 16.0, hosts=("127.0.0.1", "localhost")):
         h, w = int(shape[0]), int(shape[1])
         return {"id": path.relative_to(root).as_posix(), "version": version(path), "width": w, "height": h,
                 "step": getattr(field, "meta", {}).get("step"), "channels": int(shape[2]) if len(shape) > 2 else 1,
-                "max_zoom": max_zoom,
+                "max_zoom": max_zoom, "comparison": path.is_dir() and (path / "comparison.png").is_file(),
                 "tile_size": TILE, "max_level": max_level(w, h, max_zoom), "virtual_width": w * max_zoom,
                 "virtual_height": h * max_zoom}
 
@@ -278,6 +278,11 @@ def make_app(root, max_zoom: float = 16.0, hosts=("127.0.0.1", "localhost")):
         path = resolve(request.path_params["name"], needs="progress.json")
         return FileResponse(path / "progress.json", media_type="application/json",
                             headers={"Cache-Control": "no-store"})
+
+    async def comparison(request):
+        """The run's ``comparison.png`` (target | reconstruction | error map, written at the end of a fit)."""
+        path = resolve(request.path_params["name"], needs="comparison.png")
+        return FileResponse(path / "comparison.png", media_type="image/png", headers={"Cache-Control": "no-store"})
 
     async def tile(request):
         p = request.path_params
@@ -310,6 +315,7 @@ def make_app(root, max_zoom: float = 16.0, hosts=("127.0.0.1", "localhost")):
 
     routes = [Route("/", index), Route("/api/fields", list_fields),
               Route("/api/info/{name:path}", info), Route("/api/progress/{name:path}", progress),
+              Route("/api/comparison/{name:path}", comparison),
               Route("/api/tile/{level:int}/{x:int}/{y:int}/{name:path}", tile),
               Route("/api/export/{name:path}", export),
               Mount("/static", StaticFiles(directory=_STATIC), name="static")]

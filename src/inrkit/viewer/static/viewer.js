@@ -72,6 +72,7 @@ async function poll(id) {
     if (info.ok) {
       const fresh = await info.json();
       if (!viewer || !current || fresh.version !== current.version || !current.virtual_width) await open(fresh);
+      if (progress.done) showComparison(fresh);  // written after the last checkpoint
     }
   }
   return !progress.done;
@@ -101,7 +102,18 @@ function updateZoom() {
   document.getElementById("zoom").textContent = (zoom * current.max_zoom).toFixed(2);
 }
 
+function showComparison(info) {
+  // a finished run's target | reconstruction | error map; hidden where there is none (.inrz, a run in training)
+  const img = document.getElementById("comparison"), box = document.getElementById("comparison-box");
+  if (!info || !info.comparison) { box.hidden = true; return; }
+  const url = `/api/comparison/${encodePath(info.id)}?v=${info.version}`;
+  img.onload = () => { box.hidden = false; };
+  img.src = url;
+  document.getElementById("comparison-link").href = url;
+}
+
 async function show(id, link) {
+  showComparison(null);
   document.querySelectorAll("#fields a").forEach((a) => a.classList.toggle("active", a === link));
   document.getElementById("details").hidden = false;
   document.getElementById("title").textContent = id === "." ? "(this folder)" : id;
@@ -114,6 +126,7 @@ async function show(id, link) {
 
 async function open(info) {
   const same = viewer && current && current.id === info.id && current.virtual_width;  // a newer checkpoint
+  showComparison(info);
   window.currentStep = info.step;  // (read by the browser test)
   current = info;
   document.getElementById("size").textContent = `trained at ${info.width}x${info.height}` +
