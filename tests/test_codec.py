@@ -69,17 +69,14 @@ def test_the_decoder_gets_back_every_integer_the_encoder_coded():
 
 def test_the_file_costs_what_the_entropy_model_says(small):
     """The range coder spends the model's information content (plus a few words and the header)."""
-    from inrkit.codec.bitstream import PARAM_SCALES, _nearest
-    from inrkit.codec.model import laplace_bits
+    from inrkit.codec.bitstream import param_bits
 
     _, r = small
     f = read_stream(r.data)
     with torch.no_grad():
         bits = float(f.rate_bits([g.detach() for g in f.latents]))
         for t, e in zip(network_tensors(f), r.metrics["network_exponents"]):
-            ints = torch.round(t.double() * 2.0**e)
-            s = PARAM_SCALES[_nearest(PARAM_SCALES, max(float(ints.abs().mean()), 1e-9))]
-            bits += float(laplace_bits(ints, torch.zeros(()), torch.tensor(s, dtype=torch.float64)).sum())
+            bits += param_bits(torch.round(t.double() * 2.0**e))
     header = 4 + 15 + 2 * len(network_tensors(f)) + 4 + 4 + 4
     assert bits / 8 + header - 8 <= len(r.data) <= 1.03 * bits / 8 + header + 16
 

@@ -218,3 +218,14 @@ def test_fit_view_refuses_a_taken_port_before_fitting(tmp_path, capsys):
         assert main(["fit", "image", "sample:camera", "--size", "16x16", "--steps", "5", "--view", "--view-port",
                      str(port), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_missing_viewer_packages_are_one_sentence(monkeypatch, tmp_path, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
+    assert main(["view", str(tmp_path)]) == 2
+    assert "inrkit view needs the viewer's packages (uvicorn is missing)" in capsys.readouterr().err
+    assert main(["fit", "image", "sample:camera", "--size", "16x16", "--steps", "5", "--view",
+                 "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert "--view needs the viewer's packages" in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -259,11 +259,9 @@ def _start_viewer(kind: str, out: Path, port: int) -> None:
     """``--view``: serve the viewer on the run folder from a background thread, before the fit starts."""
     if kind != "image":
         raise InrkitError(f"--view shows image fits so far, not {kind} fits")
-    try:
-        from .viewer import serve_in_background
-    except ImportError as e:
-        raise InrkitError(f"--view needs the viewer's packages ({e.name} is missing): pip install 'inrkit[view]'") \
-            from None
+    from .viewer import require, serve_in_background
+
+    require("--view")
     serve_in_background(out, "127.0.0.1", port)
     print(f"watch the fit at http://127.0.0.1:{port}/", flush=True)
 

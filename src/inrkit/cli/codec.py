@@ -34,10 +34,6 @@ class Compress:
         from ..outputs import render_target
         from ..signals.image import load_image
 
-        if self.codec.bpp is not None and self.codec.quality is not None:
-            from ..errors import InrkitError
-
-            raise InrkitError("give --bpp or --quality, not both")
         sample = self.image.startswith("sample:")
         stem = self.image.split(":", 1)[1] if sample else Path(self.image).stem
         folder = Path(".") if sample else Path(self.image).parent

@@ -26,14 +26,11 @@ class View:
         import math
 
         from ..errors import InrkitError
+        from ..viewer import allowed_hosts, check_free, find_fields, make_app, require
 
-        try:
-            import uvicorn
+        require("inrkit view")
+        import uvicorn
 
-            from ..viewer import allowed_hosts, check_free, find_fields, make_app
-        except ImportError as e:
-            raise InrkitError(f"inrkit view needs the viewer's packages ({e.name} is missing): "
-                              "pip install 'inrkit[view]'") from None
         if not self.folder.is_dir():
             raise InrkitError(f"{str(self.folder)!r} is not a folder")
         if not (math.isfinite(self.max_zoom) and 1 <= self.max_zoom <= 1024):
@@ -42,9 +39,5 @@ class View:
         found = find_fields(self.folder)
         print(f"{len(found)} image field(s) under {self.folder}; open http://{self.host}:{self.port}/ "
               "(Ctrl-C stops the server)", flush=True)
-        try:
-            uvicorn.run(make_app(self.folder, self.max_zoom, hosts=allowed_hosts(self.host)), host=self.host,
-                        port=self.port, log_level="warning")
-        except OSError as e:  # the port is taken, the address is not this machine's
-            raise InrkitError(f"cannot listen on {self.host}:{self.port}: {e.strerror or e}") from None
-
+        uvicorn.run(make_app(self.folder, self.max_zoom, hosts=allowed_hosts(self.host)), host=self.host,
+                    port=self.port, log_level="warning")

@@ -31,14 +31,11 @@ PUBLISHED_KODAK = {  # mean PSNR (dB) on Kodak at 0.25, 0.5 and 1.0 bpp; None wh
 PUBLISHED_BPP = (0.25, 0.5, 1.0)
 
 
-def _psnr8(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255**2 / max(mse, 1e-12))
-
-
 def classical_curve(image: np.ndarray, codec: str, qualities=QUALITIES) -> list[dict]:
     """``image`` (``(H, W, 3)`` uint8) through a Pillow codec at each quality: bpp, PSNR, seconds."""
     from PIL import Image, features
+
+    from .encode import psnr8
 
     name = CLASSICAL[codec]
     if codec != "jpeg" and not features.check(codec):
@@ -55,7 +52,7 @@ def classical_curve(image: np.ndarray, codec: str, qualities=QUALITIES) -> list[
         back = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert(pil.mode))
         dec = time.perf_counter() - t
         rows.append({"quality": q, "bpp": buf.tell() * 8 / (image.shape[0] * image.shape[1]),
-                     "psnr": _psnr8(back, image), "encode_seconds": enc, "decode_seconds": dec})
+                     "psnr": psnr8(back, image), "encode_seconds": enc, "decode_seconds": dec})
     return rows
 
 

@@ -34,7 +34,7 @@ from ..errors import InrkitError
 from .model import LATENT_MAX, SCALE_MAX, SCALE_MIN, UPSAMPLING, CodecConfig, CodecField
 
 __all__ = ["MAGIC", "FORMAT", "write_stream", "read_stream", "network_tensors", "quantise_network",
-           "MAX_EXPONENT", "describe_inrz"]
+           "MAX_EXPONENT", "describe_inrz", "param_scale", "param_bits", "image_size"]
 
 MAGIC = b"INRZ"
 FORMAT = 1
@@ -66,6 +66,30 @@ def _nearest(table: np.ndarray, values) -> np.ndarray:
     logs = np.log(np.asarray(values, dtype=np.float64).clip(table[0], table[-1]))
     table_logs = np.log(table)
     return np.searchsorted((table_logs[:-1] + table_logs[1:]) / 2, logs)
+
+
+def param_scale(ints) -> int:
+    """Index in :data:`PARAM_SCALES` of the zero-mean Laplace that codes one network tensor's integers: the
+    entry nearest to their mean magnitude (the Laplace's maximum-likelihood scale)."""
+    return int(_nearest(PARAM_SCALES, max(float(np.abs(np.asarray(ints, dtype=np.float64)).mean()), 1e-9)))
+
+
+def param_bits(ints) -> float:
+    """Bits one network tensor's integers take in the file (their code lengths under :func:`param_scale`'s
+    Laplace): what the encoder's quantisation search counts."""
+    from .model import laplace_bits
+
+    ints = torch.as_tensor(np.asarray(ints, dtype=np.float64))
+    scale = torch.tensor(PARAM_SCALES[param_scale(ints)], dtype=torch.float64)
+    return float(laplace_bits(ints, torch.zeros((), dtype=torch.float64), scale).sum())
+
+
+def image_size(head: bytes) -> tuple[int, int] | None:
+    """``(height, width)`` from the first 13 bytes of a ``.inrz`` file, None when it is not one."""
+    if len(head) < 13 or head[:4] != MAGIC:
+        return None
+    _, height, width = struct.unpack_from("<BII", head, 4)
+    return height, width
 
 
 def network_tensors(field: CodecField) -> list[torch.Tensor]:
@@ -137,12 +161,14 @@ def write_stream(field: CodecField, exponents: list[int]) -> bytes:
     encoder = constriction.stream.queue.RangeEncoder()
     header = [MAGIC, struct.pack(_HEAD, FORMAT, field.height, field.width, field.channels, c.levels, c.width,
                                  c.layers, c.context, UPSAMPLING.index(c.upsampling))]
+    network_ints = []
     for t, e in zip(tensors, exponents):
         exact = t.detach().double().numpy().reshape(-1) * 2.0**e
         ints = np.round(exact).astype(np.int32)
         if not np.array_equal(ints, exact) or np.abs(ints).max(initial=0) > _PARAM_LIMIT:
             raise ValueError("quantise the network first (quantise_network): the decoder gets the rounded weights")
-        s = int(_nearest(PARAM_SCALES, max(float(np.abs(ints).mean()), 1e-9)))
+        network_ints.append(ints)
+        s = param_scale(ints)
         header.append(struct.pack("<BB", e, s))
         encoder.encode(ints, _model(-_PARAM_LIMIT, _PARAM_LIMIT), np.zeros(len(ints)),
                        np.full(len(ints), PARAM_SCALES[s]))
@@ -156,8 +182,7 @@ def write_stream(field: CodecField, exponents: list[int]) -> bytes:
 
     _latent_passes(field, latents, code)
     words = encoder.get_compressed()
-    content = _content_crc([np.round(t.detach().double().numpy() * 2.0**e) for t, e in zip(tensors, exponents)],
-                           latents)
+    content = _content_crc(network_ints, latents)
     body = b"".join(header) + struct.pack("<II", content, len(words)) + words.astype("<u4").tobytes()
     return body + struct.pack("<I", zlib.crc32(body))
 

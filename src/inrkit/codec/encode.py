@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from ..errors import InrkitError
-from .bitstream import (_PARAM_LIMIT, MAX_PIXELS, PARAM_SCALES, _nearest, network_tensors, quantise_network,
-                        read_stream, write_stream)
-from .model import LATENT_MAX, CodecConfig, CodecField, laplace_bits
+from .bitstream import (_PARAM_LIMIT, MAX_PIXELS, network_tensors, param_bits, quantise_network, read_stream,
+                        write_stream)
+from .model import LATENT_MAX, CodecConfig, CodecField
 
 __all__ = ["CompressConfig", "Compressed", "compress", "decode", "lambda_for_quality", "MAX_DECODE_PIXELS"]
 
@@ -176,17 +176,22 @@ def compress(image: np.ndarray, cfg: CompressConfig = CompressConfig(), progress
     decoded = decode(decoded_field)
     decode_seconds = time.perf_counter() - t
     original = np.round(np.clip(image, 0, 1) * 255)
-    mse8 = float(np.mean((decoded.astype(np.float64) - original) ** 2))
     if cfg.bpp is not None and not 0.75 < len(data) * 8 / pixels / cfg.bpp < 1.33:
         import warnings
 
         warnings.warn(f"--bpp {cfg.bpp:g} was asked and the file has {len(data) * 8 / pixels:.3f} bits per pixel: "
                       "the fit did not settle on the rate in its steps (more --steps, or adjust --bpp)")
-    metrics = {"bpp": len(data) * 8 / pixels, "bytes": len(data), "psnr": 10 * math.log10(255**2 / max(mse8, 1e-12)),
+    metrics = {"bpp": len(data) * 8 / pixels, "bytes": len(data), "psnr": psnr8(decoded, original),
                "width": w, "height": h, "channels": c, "lambda": lam, "steps": cfg.steps,
                "target_bpp": cfg.bpp, "quality": cfg.quality, "network_exponents": exponents,
                "encode_seconds": encode_seconds, "decode_seconds": decode_seconds, "config": cfg.model.to_dict()}
     return Compressed(data, decoded_field, decoded, metrics)
+
+
+def psnr8(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two 8-bit pictures (values 0 to 255), at most 120 (an exact copy)."""
+    mse = float(np.mean((np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)) ** 2))
+    return 10 * math.log10(255**2 / max(mse, 1e-12))
 
 
 def _jpeg_bpp(image: np.ndarray, quality: int = 75) -> float:
@@ -227,9 +232,7 @@ def _search_exponents(fld: CodecField, coords, target, lam: float, gen, n: int) 
                     bits = base_bits
                 else:
                     mse, bits = 0.0, latent_bits()
-                ints = torch.round(original.double() * 2.0**e)
-                s = PARAM_SCALES[_nearest(PARAM_SCALES, max(float(ints.abs().mean()), 1e-9))]
-                bits += float(laplace_bits(ints, torch.zeros(()), torch.tensor(s, dtype=torch.float64)).sum())
+                bits += param_bits(torch.round(original.double() * 2.0**e))
                 cost = mse + lam * bits / pixels
                 if best is None or cost < best[0]:
                     best = (cost, e)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["make_app", "find_fields", "TILE", "MAX_EXPORT_PIXELS", "tile_region", "check_free", "serve_in_background",
-           "allowed_hosts"]
+           "allowed_hosts", "require"]
 
 TILE = 256
 """Side of a tile, in pixels."""
@@ -94,17 +94,14 @@ def find_fields(root: Path, depth: int = 4) -> list[dict]:
 
 def _inrz_size(path: Path) -> dict | None:
     """Width and height from a ``.inrz`` header (None when it is not one)."""
-    import struct
+    from ..codec.bitstream import image_size
 
     try:
         with open(path, "rb") as f:
-            head = f.read(13)
-        if head[:4] != b"INRZ":
-            return None
-        _, h, w = struct.unpack_from("<BII", head, 4)
-        return {"height": h, "width": w}
-    except (OSError, struct.error):
+            size = image_size(f.read(13))
+    except OSError:
         return None
+    return None if size is None else {"height": size[0], "width": size[1]}
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -320,6 +317,18 @@ def make_app(root, max_zoom: float = 16.0, hosts=("127.0.0.1", "localhost")):
               Route("/api/export/{name:path}", export),
               Mount("/static", StaticFiles(directory=_STATIC), name="static")]
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+
+
+def require(what: str) -> None:
+    """One sentence, naming ``what`` needs them, when the viewer's packages (starlette, uvicorn) are missing."""
+    from ..errors import InrkitError
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise InrkitError(f"{what} needs the viewer's packages ({e.name} is missing): pip install 'inrkit[view]'") \
+            from None
 
 
 def check_free(host: str, port: int) -> None:
